@@ -1,0 +1,75 @@
+// subject: an implementation under test, seen through the six softmax entry points of the
+// plug-in ABI, in float and double. Any subset may be present; a property runs when every entry
+// point it needs is. Built-in templated implementations also expose their mp_real instantiation
+// ("white-box"), which the finite-difference properties differentiate directly.
+#pragma once
+
+#include "core/matrix.hpp"
+#include "core/scalar.hpp"
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace gradproof {
+
+// Thrown by an entry point that declines an input (a plug-in returning non-zero).
+struct rejected_input : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+enum class entry_point { softmax, log_softmax, softmax_backward, log_softmax_backward, cross_entropy, softmax_loss };
+
+template <class T>
+struct entry_points {
+    std::function<matrix<T>(const matrix<T>& logits)> softmax;
+    std::function<matrix<T>(const matrix<T>& logits)> log_softmax;
+    std::function<matrix<T>(const matrix<T>& probs, const matrix<T>& dprobs)> softmax_backward;
+    std::function<matrix<T>(const matrix<T>& logprobs, const matrix<T>& dlogprobs)> log_softmax_backward;
+    std::function<cross_entropy_result<T>(const matrix<T>& logits, const label_vector& labels)> cross_entropy;
+    std::function<loss_result<T>(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg)> softmax_loss;
+
+    bool has(entry_point e) const {
+        switch (e) {
+            case entry_point::softmax: return bool(softmax);
+            case entry_point::log_softmax: return bool(log_softmax);
+            case entry_point::softmax_backward: return bool(softmax_backward);
+            case entry_point::log_softmax_backward: return bool(log_softmax_backward);
+            case entry_point::cross_entropy: return bool(cross_entropy);
+            case entry_point::softmax_loss: return bool(softmax_loss);
+        }
+        return false;
+    }
+};
+
+struct subject {
+    std::string name;
+    std::string description;
+    // A known-flawed specimen is expected to fail; its failures do not fail the run.
+    bool known_flawed = false;
+    entry_points<float> f32;
+    entry_points<double> f64;
+    // White-box access: the same templated algorithm evaluated in mp_real.
+    std::function<loss_result<mp_real>(const matrix<mp_real>&, const matrix<mp_real>&, const label_vector&, mp_real)>
+        softmax_loss_mp;
+
+    template <class T>
+    const entry_points<T>& at() const {
+        if constexpr (std::is_same_v<T, float>) return f32;
+        else return f64;
+    }
+};
+
+inline const char* to_string(entry_point e) {
+    switch (e) {
+        case entry_point::softmax: return "softmax";
+        case entry_point::log_softmax: return "log_softmax";
+        case entry_point::softmax_backward: return "softmax_backward";
+        case entry_point::log_softmax_backward: return "log_softmax_backward";
+        case entry_point::cross_entropy: return "cross_entropy";
+        case entry_point::softmax_loss: return "softmax_loss";
+    }
+    return "?";
+}
+
+}  // namespace gradproof

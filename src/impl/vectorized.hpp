@@ -1,0 +1,148 @@
+// vectorized: Eigen implementation using the accurate shifted formulas of Blanchard, Higham &
+// Higham, "Accurately computing the log-sum-exp and softmax functions", IMA J. Numer. Anal.
+// 41(4), 2021:
+//   a = max_j z_j at index k,  s = Σ_{j≠k} exp(z_j − a),
+//   lse = a + log1p(s),  p_j = exp(z_j − a) / (1 + s),  log p_j = (z_j − a) − log1p(s),
+//   ℓ = (a − z_y) + log1p(s).
+// Nothing overflows (every exponent is ≤ 0), the loss never passes through a rounded
+// probability (so it stays finite when p_y underflows), the difference a − z_y is formed before
+// the O(1) log term is added (so huge equal logits keep log 2), and log1p keeps log-probabilities
+// next to 0 componentwise accurate. Rounding-error bounds for these formulas are in
+// src/error/tolerance.hpp.
+#pragma once
+
+#include "core/matrix.hpp"
+#include "core/validate.hpp"
+#include "impl/math.hpp"
+
+namespace gradproof::impl {
+
+struct vectorized {
+    // Per-row statistics of one logit row: max a at index k, s = Σ_{j≠k} exp(z_j − a), and the
+    // unnormalised weights e_j = exp(z_j − a). valid is false for a row holding NaN or +inf, or
+    // with every class masked; such a row yields NaN outputs, other rows are unaffected.
+    template <class T>
+    struct row_stats {
+        Eigen::Matrix<T, Eigen::Dynamic, 1> max;
+        Eigen::Matrix<T, Eigen::Dynamic, 1> rest;  // s
+        std::vector<bool> valid;
+        matrix<T> e;
+    };
+
+    template <class T>
+    static row_stats<T> stats(const matrix<T>& z) {
+        const Eigen::Index n = z.rows(), c = z.cols();
+        row_stats<T> st;
+        st.max.resize(n);
+        st.rest.resize(n);
+        st.valid.assign(static_cast<std::size_t>(n), true);
+        st.e.resize(n, c);
+        for (Eigen::Index i = 0; i < n; ++i) {
+            Eigen::Index k = 0;
+            bool ok = true;
+            for (Eigen::Index j = 0; j < c; ++j) {
+                if (detail::isnan_(z(i, j)) || z(i, j) == detail::inf_<T>()) ok = false;
+                if (z(i, j) > z(i, k)) k = j;
+            }
+            const T a = z(i, k);
+            if (a == -detail::inf_<T>()) ok = false;
+            st.valid[static_cast<std::size_t>(i)] = ok;
+            st.max(i) = a;
+            if (!ok) {
+                st.e.row(i).setConstant(detail::nan_<T>());
+                st.rest(i) = detail::nan_<T>();
+                continue;
+            }
+            st.e.row(i) = (z.row(i).array() - a).unaryExpr([](const T& v) { return detail::exp_(v); });
+            st.e(i, k) = T(1);
+            // Σ_{j≠k} directly: subtracting 1 from the full sum would cancel when s is tiny.
+            T s = T(0);
+            for (Eigen::Index j = 0; j < c; ++j)
+                if (j != k) s += st.e(i, j);
+            st.rest(i) = s;
+        }
+        return st;
+    }
+
+    template <class T>
+    static matrix<T> softmax(const matrix<T>& z) {
+        validate_logits(z);
+        auto st = stats(z);
+        for (Eigen::Index i = 0; i < z.rows(); ++i)
+            if (st.valid[static_cast<std::size_t>(i)]) st.e.row(i) /= (T(1) + st.rest(i));
+        return st.e;
+    }
+
+    template <class T>
+    static matrix<T> log_softmax(const matrix<T>& z) {
+        validate_logits(z);
+        const auto st = stats(z);
+        matrix<T> o(z.rows(), z.cols());
+        for (Eigen::Index i = 0; i < z.rows(); ++i) {
+            if (!st.valid[static_cast<std::size_t>(i)]) { o.row(i).setConstant(detail::nan_<T>()); continue; }
+            const T l = detail::log1p_(st.rest(i));
+            o.row(i) = (z.row(i).array() - st.max(i)) - l;
+        }
+        return o;
+    }
+
+    // Per-row losses ℓ_i and dS = P − Y of a logit matrix.
+    template <class T>
+    static void rows_loss_and_ds(const matrix<T>& z, const label_vector& y, Eigen::Matrix<T, Eigen::Dynamic, 1>& rows,
+                                 matrix<T>& ds) {
+        auto st = stats(z);
+        rows.resize(z.rows());
+        for (Eigen::Index i = 0; i < z.rows(); ++i) {
+            const auto yi = y[static_cast<std::size_t>(i)];
+            if (!st.valid[static_cast<std::size_t>(i)]) { rows(i) = detail::nan_<T>(); continue; }
+            rows(i) = (st.max(i) - z(i, yi)) + detail::log1p_(st.rest(i));
+            st.e.row(i) /= (T(1) + st.rest(i));
+            st.e(i, yi) -= T(1);
+        }
+        ds = std::move(st.e);
+    }
+
+    template <class T>
+    static cross_entropy_result<T> cross_entropy(const matrix<T>& z, const label_vector& y) {
+        validate_cross_entropy(z, y);
+        Eigen::Matrix<T, Eigen::Dynamic, 1> rows;
+        cross_entropy_result<T> r;
+        rows_loss_and_ds(z, y, rows, r.dlogits);
+        const T n = T(z.rows());
+        r.loss = rows.sum() / n;
+        r.dlogits /= n;
+        return r;
+    }
+
+    template <class T>
+    static loss_result<T> softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
+        validate_softmax_loss(W, X, y, reg);
+        const matrix<T> scores = X * W;
+        Eigen::Matrix<T, Eigen::Dynamic, 1> rows;
+        loss_result<T> r;
+        rows_loss_and_ds(scores, y, rows, r.dS);
+        const T n = T(X.rows());
+        r.loss = rows.sum() / n + T(0.5) * reg * W.squaredNorm();
+        r.dW = (X.transpose() * r.dS) / n + reg * W;
+        return r;
+    }
+
+    template <class T>
+    static matrix<T> softmax_backward(const matrix<T>& p, const matrix<T>& g) {
+        validate_logits(p, "probs");
+        validate_same_shape(p, g, "dprobs");
+        const Eigen::Matrix<T, Eigen::Dynamic, 1> dot = (p.array() * g.array()).rowwise().sum();
+        return (p.array() * (g.colwise() - dot).array()).matrix();
+    }
+
+    template <class T>
+    static matrix<T> log_softmax_backward(const matrix<T>& o, const matrix<T>& g) {
+        validate_logits(o, "logprobs");
+        validate_same_shape(o, g, "dlogprobs");
+        const Eigen::Matrix<T, Eigen::Dynamic, 1> sum = g.rowwise().sum();
+        matrix<T> e = o.unaryExpr([](const T& v) { return detail::exp_(v); });
+        return g - matrix<T>(e.array().colwise() * sum.array());
+    }
+};
+
+}  // namespace gradproof::impl
