@@ -27,19 +27,20 @@ using mp_interval = boost::multiprecision::number<boost::multiprecision::mpfi_fl
 // Binary digits <-> the decimal digits Boost.Multiprecision is configured in.
 inline unsigned bits_to_digits10(unsigned bits) { return static_cast<unsigned>(bits * 0.30103) + 1; }
 
-// Sets the default precision of mp_real and mp_interval for the current thread and restores
-// the previous one on destruction.
+// Sets the default precision of mp_real and mp_interval and restores the previous one on
+// destruction. In Boost 1.74 (Debian 12) this default is process-wide, not per thread: gradproof
+// evaluates multiprecision code on one thread only.
 class mp_precision_guard {
 public:
     explicit mp_precision_guard(unsigned bits)
-        : real_digits_(mp_real::thread_default_precision()),
-          interval_digits_(mp_interval::thread_default_precision()) {
-        mp_real::thread_default_precision(bits_to_digits10(bits));
-        mp_interval::thread_default_precision(bits_to_digits10(bits));
+        : real_digits_(mp_real::default_precision()),
+          interval_digits_(mp_interval::default_precision()) {
+        mp_real::default_precision(bits_to_digits10(bits));
+        mp_interval::default_precision(bits_to_digits10(bits));
     }
     ~mp_precision_guard() {
-        mp_real::thread_default_precision(real_digits_);
-        mp_interval::thread_default_precision(interval_digits_);
+        mp_real::default_precision(real_digits_);
+        mp_interval::default_precision(interval_digits_);
     }
     mp_precision_guard(const mp_precision_guard&) = delete;
     mp_precision_guard& operator=(const mp_precision_guard&) = delete;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/matrix.hpp"
+#include "core/scalar.hpp"
 
 #include <cmath>
 #include <stdexcept>

@@ -1,0 +1,139 @@
+#include "properties/accuracy.hpp"
+#include "properties/case_counts.hpp"
+#include "properties/identities.hpp"
+#include "properties/invariances.hpp"
+#include "properties/property.hpp"
+#include "properties/white_box.hpp"
+
+#include <algorithm>
+
+namespace gradproof {
+
+bool property::applicable(const subject& s, precision p) const {
+    if (white_box && !s.softmax_loss_mp) return false;
+    for (auto e : needs) {
+        if (p == precision::f32 ? !s.f32.has(e) : !s.f64.has(e)) return false;
+    }
+    return !applies_to || applies_to(s);
+}
+
+std::string property::needs_text() const {
+    std::string out;
+    for (auto e : needs) out += (out.empty() ? "" : ", ") + std::string(to_string(e));
+    if (white_box) out += (out.empty() ? "" : ", ") + std::string("mp_real instantiation");
+    return out;
+}
+
+namespace {
+using E = entry_point;
+namespace p = properties;
+namespace n = case_counts;
+
+#define GRADPROOF_ENTRY(fn, claim, needs, cases) \
+    property { #fn, claim, needs, false, cases, &p::fn<float>, &p::fn<double>, {} }
+#define GRADPROOF_WHITE_BOX(fn, claim, cases) \
+    property { #fn, claim, {}, true, cases, &p::fn<float>, &p::fn<double>, {} }
+
+std::vector<property> build() {
+    std::vector<property> c{
+        GRADPROOF_ENTRY(loss_and_gradient_match_the_reference,
+                        "The loss, dW and dS agree element-wise with the 128-bit MPFR reference within the derived tolerance.",
+                        {E::softmax_loss}, n::accuracy),
+        GRADPROOF_ENTRY(loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure,
+                        "The loss and dW lie within the derived tolerance of the certified MPFI enclosure of the exact values.",
+                        {E::softmax_loss}, n::certified),
+        GRADPROOF_ENTRY(loss_and_gradient_stay_finite_and_accurate_under_extreme_logits,
+                        "Under extreme logits (spreads past 709/745, label far below the max, all logits below −800, huge equal logits, ties, subnormals, huge shifts) the loss and gradient stay finite and accurate.",
+                        {E::softmax_loss}, n::extreme),
+        GRADPROOF_ENTRY(agrees_elementwise_with_the_naive_loop,
+                        "The loss and dW agree element-wise with the seed's naive loop within the sum of both tolerances.",
+                        {E::softmax_loss}, n::accuracy),
+        GRADPROOF_WHITE_BOX(gradient_equals_multiprecision_finite_differences,
+                            "The analytic dW equals the 256-bit finite-difference gradient of the same algorithm to at least 25 significant digits.",
+                            n::white_box_fd),
+        GRADPROOF_WHITE_BOX(directional_derivative_equals_multiprecision_finite_differences,
+                            "⟨dW, V⟩ equals the 256-bit finite-difference directional derivative of the loss along a random V to at least 25 digits.",
+                            n::white_box_fd),
+        GRADPROOF_WHITE_BOX(hessian_vector_products_are_symmetric,
+                            "Hessian–vector products from finite differences of the gradient are symmetric: ⟨V1, H·V2⟩ = ⟨V2, H·V1⟩.",
+                            n::white_box_fd),
+        GRADPROOF_ENTRY(every_row_of_ds_sums_to_zero, "Every row of dS = softmax − onehot sums to zero within tolerance.",
+                        {E::softmax_loss}, n::identity),
+        GRADPROOF_ENTRY(loss_is_nonnegative_without_regularization, "Without regularisation the loss is never negative.",
+                        {E::softmax_loss}, n::identity),
+        GRADPROOF_ENTRY(loss_at_zero_weights_is_log_c, "At W = 0 the loss is log C.", {E::softmax_loss}, n::identity),
+        GRADPROOF_ENTRY(regularization_adds_reg_times_w_to_the_gradient, "dW(reg) − dW(0) = reg·W.", {E::softmax_loss},
+                        n::invariance),
+        GRADPROOF_ENTRY(regularization_adds_half_reg_times_squared_norm_to_the_loss, "L(reg) − L(0) = ½·reg·‖W‖².",
+                        {E::softmax_loss}, n::invariance),
+        GRADPROOF_ENTRY(adding_a_vector_to_every_column_of_w_leaves_the_unregularized_loss_unchanged,
+                        "Adding the same vector to every column of W leaves the unregularised loss unchanged.",
+                        {E::softmax_loss}, n::invariance),
+        GRADPROOF_ENTRY(permuting_the_batch_leaves_loss_and_gradient_unchanged,
+                        "Permuting the rows of X (with their labels) leaves the loss and dW unchanged.", {E::softmax_loss},
+                        n::invariance),
+        GRADPROOF_ENTRY(permuting_classes_permutes_the_gradient_and_keeps_the_loss,
+                        "Permuting the classes (columns of W, relabelled y) permutes the columns of dW and keeps the loss.",
+                        {E::softmax_loss}, n::invariance),
+        GRADPROOF_ENTRY(loss_over_a_union_of_batches_is_the_weighted_mean_of_their_losses,
+                        "Without regularisation, L and dW over A∪B are the size-weighted means of those over A and B.",
+                        {E::softmax_loss}, n::invariance),
+        GRADPROOF_ENTRY(cross_entropy_matches_the_reference,
+                        "Cross-entropy loss and dlogits agree with the reference within tolerance.", {E::cross_entropy},
+                        n::accuracy),
+        GRADPROOF_ENTRY(cross_entropy_stays_finite_and_accurate_under_extreme_logits,
+                        "Under extreme logits the cross-entropy loss and dlogits stay finite and accurate.",
+                        {E::cross_entropy}, n::extreme),
+        GRADPROOF_ENTRY(shift_leaves_cross_entropy_loss_and_gradient_unchanged,
+                        "Adding a constant (up to ±1e300) to a row of logits leaves the loss and dlogits unchanged.",
+                        {E::cross_entropy}, n::invariance),
+        GRADPROOF_ENTRY(soft_label_gradient_equals_p_times_sum_t_minus_t,
+                        "The soft-label gradient assembled from hard-label gradients equals p·Σt − t.", {E::cross_entropy},
+                        n::invariance),
+        GRADPROOF_ENTRY(softmax_matches_the_reference, "Softmax agrees with the reference within tolerance.",
+                        {E::softmax}, n::accuracy),
+        GRADPROOF_ENTRY(every_softmax_row_sums_to_one, "Every softmax row sums to one within tolerance.", {E::softmax},
+                        n::identity),
+        GRADPROOF_ENTRY(probabilities_lie_in_the_unit_interval, "Every probability lies in [0, 1].", {E::softmax},
+                        n::identity),
+        GRADPROOF_ENTRY(shift_leaves_softmax_unchanged,
+                        "Adding a constant (up to ±1e300) to a row of logits leaves softmax unchanged.", {E::softmax},
+                        n::invariance),
+        GRADPROOF_ENTRY(log_softmax_matches_the_reference,
+                        "Log-softmax agrees with the reference within tolerance (componentwise margin reported).",
+                        {E::log_softmax}, n::accuracy),
+        GRADPROOF_ENTRY(softmax_backward_matches_the_reference_vjp,
+                        "softmax_backward returns p ⊙ (g − ⟨g, p⟩) within tolerance.", {E::softmax_backward}, n::accuracy),
+        GRADPROOF_ENTRY(log_softmax_backward_matches_the_reference_vjp,
+                        "log_softmax_backward returns g − exp(o)·Σg within tolerance.", {E::log_softmax_backward},
+                        n::accuracy),
+        GRADPROOF_ENTRY(softmax_jacobian_is_symmetric, "The softmax Jacobian diag(p) − ppᵀ is symmetric.",
+                        {E::softmax_backward}, n::identity),
+        GRADPROOF_ENTRY(softmax_jacobian_annihilates_the_ones_vector, "The softmax Jacobian annihilates the ones vector.",
+                        {E::softmax_backward}, n::identity),
+        GRADPROOF_ENTRY(softmax_jacobian_is_positive_semidefinite, "The softmax Jacobian is positive semi-definite.",
+                        {E::softmax_backward}, n::identity),
+        GRADPROOF_ENTRY(repeated_calls_are_bitwise_identical, "Repeated calls with the same input are bitwise identical.",
+                        {}, n::determinism),
+    };
+    for (auto& prop : c)
+        if (prop.name == "agrees_elementwise_with_the_naive_loop")
+            prop.applies_to = [](const subject& s) { return s.name != "naive"; };
+    return c;
+}
+#undef GRADPROOF_ENTRY
+#undef GRADPROOF_WHITE_BOX
+}  // namespace
+
+const std::vector<property>& catalog() {
+    static const std::vector<property> all = build();
+    return all;
+}
+
+const property* find_property(std::string_view name) {
+    const auto& all = catalog();
+    auto it = std::find_if(all.begin(), all.end(), [&](const property& p) { return p.name == name; });
+    return it == all.end() ? nullptr : &*it;
+}
+
+}  // namespace gradproof

@@ -1,0 +1,59 @@
+// Float-aware generators for softmax verification.
+//
+// RapidCheck's own double generator draws modest magnitudes and shrinks toward 0, −x and trunc(x):
+// it never produces the spreads beyond 709/745, huge equal logits, ties, −inf masks or
+// subnormals that break softmax code, and its shrinking can erase a magnitude-dependent failure.
+// These generators draw shapes and values from mixtures weighted toward the hazards listed in
+// accuracy.md, with thresholds taken from the scalar type (exp overflows above log(max) ≈ 709.78
+// in double, 88.72 in float; underflows below log(denorm_min) ≈ −745.13, −103.97).
+//
+// Shrinking (custom, via rc::shrinkable::shrinkRecur): first drop rows (N), classes (C) and
+// features (D); then set reg to 0 and labels to 0; then simplify single values toward readable
+// ones of the same magnitude (1, 2 or 3 significant digits, trunc) or halve them. RapidCheck
+// keeps a candidate only if the property still fails, so magnitudes shrink exactly as far as the
+// failure allows: a spread of 1234.5678 becomes 1000 or 750, not 0.
+#pragma once
+
+#include "gen/cases.hpp"
+
+#include <rapidcheck.h>
+
+namespace gradproof::gen {
+
+enum class hazard_mode {
+    mixed,    // mostly ordinary data, hazards in about a third of the cases
+    extreme,  // every case carries at least one softmax hazard
+    ordinary, // finite moderate data only (for identities that need exact shifts etc.)
+};
+
+struct shape_options {
+    int max_n = 130;       // N > 64 is drawn now and then (batch-dependent code paths)
+    int max_d = 48;
+    int max_c = 3000;      // odd C above 256 and C in the thousands, sometimes
+    long max_work = 40000; // cap on N·D·C (reference cost); shapes above are cut down
+};
+
+struct logits_options {
+    shape_options shape;
+    hazard_mode hazards = hazard_mode::mixed;
+    bool allow_masked = true;  // −inf entries (masked classes)
+    bool allow_nonfinite_rows = false; // +inf / NaN rows (contract tests)
+};
+
+struct loss_options {
+    shape_options shape;
+    hazard_mode hazards = hazard_mode::mixed;
+    bool random_reg = true;    // reg = 0 or a random positive value
+};
+
+template <class T>
+rc::Gen<logits_case<T>> logits(const logits_options& opt = {});
+
+template <class T>
+rc::Gen<loss_case<T>> loss(const loss_options& opt = {});
+
+// Random vector of the same size as a loss case's W (direction for directional derivatives).
+template <class T>
+rc::Gen<matrix<T>> direction(Eigen::Index rows, Eigen::Index cols);
+
+}  // namespace gradproof::gen

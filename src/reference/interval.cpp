@@ -1,0 +1,454 @@
+// Certified references: the formulas of reference/point.cpp evaluated in MPFI interval arithmetic
+// at p = `bits` (≥ 64; 128 and up to certify doubles) and rounded outward to long double.
+//
+// Why the result contains the exact value: inputs are long doubles held exactly in 64-bit MPFR
+// numbers; S = X·W and ‖W‖² are computed exactly (exact_dot sizes the result so that no addition
+// rounds), so the row maximum a is an exact point and every d_j = S_j − a is the exact difference
+// rounded outward to p bits. From there every step is an MPFI operation, which returns an
+// interval containing the exact result for all points of its interval arguments; by induction the
+// final interval contains the exact real value, and rounding lo down and hi up (MPFR_RNDD/RNDU) to
+// long double keeps it so. The shift by a and the log1p/−s/(1+s) forms are exact identities in
+// real arithmetic, so they do not affect containment, only width.
+//
+// Width (why the enclosures are narrow enough to decide the rounding of a double): because S and
+// a are exact, the dependency problem never pairs two independently rounded copies of the same
+// score: d_y = 0 exactly when the label is the argmax, so a tiny loss log1p(s) gets a tiny
+// interval. Each MPFI step widens by O(2^-p) relative to its result, and the point analysis'
+// bounds (ε_row = (C + max|d_j| + 4)·2^-p relative, componentwise, for p, o, ℓ and dS) bound the
+// relative width the same way, twice over (one side each). At p = 128 that is below 2^-100 except
+// for dW, whose width is normwise (relative to |X|ᵀ|dS|/N + reg·|W|) because its two terms can
+// cancel, and except for values below the MPFR exponent range (exp(d) with d < −7e8 gives
+// [0, 2^(emin − 1)]). Masked classes give the exact points [0, 0], [−inf, −inf] and, for a masked
+// label, [+inf, +inf]; rows with NaN/+inf or every class masked give lo = hi = NaN.
+//
+// Raw MPFR/MPFI with explicit precisions rather than mp_interval and mp_precision_guard, for the
+// reasons given in point.cpp (per-number precisions of the exact stages; Boost 1.74's process-wide
+// default precision; no allocation per operation).
+#include "reference/interval.hpp"
+
+// core/validate.hpp names boost::multiprecision::isfinite without including Boost.Multiprecision.
+#include <boost/multiprecision/number.hpp>
+
+#include "core/validate.hpp"
+
+#include <mpfi.h>
+#include <mpfr.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace gradproof::reference {
+
+namespace detail {
+namespace {
+
+constexpr mpfr_prec_t ld_digits = std::numeric_limits<long double>::digits;
+constexpr long double ld_nan = std::numeric_limits<long double>::quiet_NaN();
+
+using mpfr_struct = std::remove_extent_t<mpfr_t>;
+using mpfi_struct = std::remove_extent_t<mpfi_t>;
+
+// n MPFR numbers at one precision (exact_dot may change individual ones); not copyable.
+class mpfr_vec {
+public:
+    mpfr_vec(Eigen::Index n, mpfr_prec_t prec) : v_(static_cast<std::size_t>(n)), ptr_(v_.size()) {
+        for (std::size_t i = 0; i < v_.size(); ++i) {
+            mpfr_init2(&v_[i], prec);
+            ptr_[i] = &v_[i];
+        }
+    }
+    ~mpfr_vec() {
+        for (auto& x : v_) mpfr_clear(&x);
+    }
+    mpfr_vec(const mpfr_vec&) = delete;
+    mpfr_vec& operator=(const mpfr_vec&) = delete;
+
+    mpfr_ptr operator[](Eigen::Index i) { return &v_[static_cast<std::size_t>(i)]; }
+    mpfr_srcptr operator[](Eigen::Index i) const { return &v_[static_cast<std::size_t>(i)]; }
+    const mpfr_ptr* ptrs(Eigen::Index offset = 0) const { return ptr_.data() + offset; }
+
+private:
+    std::vector<mpfr_struct> v_;
+    std::vector<mpfr_ptr> ptr_;
+};
+
+class mpfi_vec {
+public:
+    mpfi_vec(Eigen::Index n, mpfr_prec_t prec) : v_(static_cast<std::size_t>(n)) {
+        for (auto& x : v_) mpfi_init2(&x, prec);
+    }
+    ~mpfi_vec() {
+        for (auto& x : v_) mpfi_clear(&x);
+    }
+    mpfi_vec(const mpfi_vec&) = delete;
+    mpfi_vec& operator=(const mpfi_vec&) = delete;
+
+    mpfi_ptr operator[](Eigen::Index i) { return &v_[static_cast<std::size_t>(i)]; }
+    mpfi_srcptr operator[](Eigen::Index i) const { return &v_[static_cast<std::size_t>(i)]; }
+
+private:
+    std::vector<mpfi_struct> v_;
+};
+
+class mpfr_num {
+public:
+    explicit mpfr_num(mpfr_prec_t prec) { mpfr_init2(v_, prec); }
+    ~mpfr_num() { mpfr_clear(v_); }
+    mpfr_num(const mpfr_num&) = delete;
+    mpfr_num& operator=(const mpfr_num&) = delete;
+    operator mpfr_ptr() { return v_; }
+    operator mpfr_srcptr() const { return v_; }
+
+private:
+    mpfr_t v_;
+};
+
+class mpfi_num {
+public:
+    explicit mpfi_num(mpfr_prec_t prec) { mpfi_init2(v_, prec); }
+    ~mpfi_num() { mpfi_clear(v_); }
+    mpfi_num(const mpfi_num&) = delete;
+    mpfi_num& operator=(const mpfi_num&) = delete;
+    operator mpfi_ptr() { return v_; }
+    operator mpfi_srcptr() const { return v_; }
+
+private:
+    mpfi_t v_;
+};
+
+void check_bits(unsigned bits) {
+    if (bits < 64)
+        gradproof::detail::throw_invalid("bits", "must be at least 64 (the long double significand), got " +
+                                                     std::to_string(bits));
+}
+
+// Outward rounding to long double. MPFI stores a zero right endpoint as −0; both zero endpoints
+// are reported as +0 (the same real number) so that [0, 0] reads as such.
+enclosure to_enclosure(mpfi_srcptr x) {
+    if (mpfi_nan_p(x)) return {ld_nan, ld_nan};
+    enclosure e{mpfr_get_ld(&x->left, MPFR_RNDD), mpfr_get_ld(&x->right, MPFR_RNDU)};
+    if (e.lo == 0) e.lo = 0;
+    if (e.hi == 0) e.hi = 0;
+    return e;
+}
+
+void store(interval_matrix& m, Eigen::Index i, Eigen::Index j, mpfi_srcptr x) {
+    const enclosure e = to_enclosure(x);
+    m.lo(i, j) = e.lo;
+    m.hi(i, j) = e.hi;
+}
+
+void resize(interval_matrix& m, Eigen::Index rows, Eigen::Index cols) {
+    m.lo.resize(rows, cols);
+    m.hi.resize(rows, cols);
+}
+
+void set_nan_row(interval_matrix& m, Eigen::Index i) {
+    m.lo.row(i).setConstant(ld_nan);
+    m.hi.row(i).setConstant(ld_nan);
+}
+
+void load(mpfr_vec& out, const lmatrix& m) {
+    for (Eigen::Index i = 0; i < m.size(); ++i) mpfr_set_ld(out[i], m.data()[i], MPFR_RNDN);
+}
+
+void load_row(mpfr_vec& out, const lmatrix& m, Eigen::Index i) {
+    for (Eigen::Index j = 0; j < m.cols(); ++j) mpfr_set_ld(out[j], m(i, j), MPFR_RNDN);
+}
+
+mpfr_prec_t bit_length(unsigned long n) {
+    mpfr_prec_t b = 0;
+    for (; n != 0; n >>= 1) ++b;
+    return b;
+}
+
+// Exact dot products of finite operands (mpfr_dot would do, but allocates on every call).
+class exact_dot {
+public:
+    // out ← Σ_k a[k]·b[k] exactly; changes out's precision. A nonzero term is a multiple of 2^lsb,
+    // lsb = EXP(a) − PREC(a) + EXP(b) − PREC(b), below 2^(EXP(a) + EXP(b)) in magnitude, so every
+    // partial sum of n terms is a multiple of 2^(min lsb) below n·2^(max EXP): at precision
+    // max EXP − min lsb + bit_length(n) no addition rounds, and a product rounds not at all at
+    // precision PREC(a) + PREC(b).
+    void operator()(mpfr_ptr out, const mpfr_ptr* a, const mpfr_ptr* b, unsigned long n) {
+        bool any = false;
+        mpfr_exp_t top = 0, lsb = 0;
+        mpfr_prec_t prod_prec = MPFR_PREC_MIN;
+        for (unsigned long k = 0; k < n; ++k) {
+            assert(mpfr_number_p(a[k]) && mpfr_number_p(b[k]));
+            if (mpfr_zero_p(a[k]) || mpfr_zero_p(b[k])) continue;
+            const mpfr_exp_t e = mpfr_get_exp(a[k]) + mpfr_get_exp(b[k]);
+            const mpfr_exp_t l = e - mpfr_get_prec(a[k]) - mpfr_get_prec(b[k]);
+            prod_prec = std::max(prod_prec, mpfr_get_prec(a[k]) + mpfr_get_prec(b[k]));
+            top = any ? std::max(top, e) : e;
+            lsb = any ? std::min(lsb, l) : l;
+            any = true;
+        }
+        mpfr_set_prec(out, std::max<mpfr_prec_t>(any ? top - lsb + bit_length(n) : 1, MPFR_PREC_MIN));
+        mpfr_set_zero(out, 1);
+        if (!any) return;
+        mpfr_set_prec(prod_, prod_prec);
+        for (unsigned long k = 0; k < n; ++k) {
+            [[maybe_unused]] int inexact = mpfr_mul(prod_, a[k], b[k], MPFR_RNDN);
+            assert(inexact == 0);
+            inexact = mpfr_add(out, out, prod_, MPFR_RNDN);
+            assert(inexact == 0);
+        }
+    }
+
+private:
+    mpfr_num prod_{2 * ld_digits};
+};
+
+// Interval form of point.cpp's row_eval: a = max z at index k (an exact point), d_j = z_j − a
+// rounded outward, e_j = exp(d_j), s = Σ_{j≠k} e_j. MPFI handles the masked −inf entries as the
+// exact points d_j = [−inf, −inf], e_j = [0, 0].
+class row_eval {
+public:
+    row_eval(Eigen::Index c, mpfr_prec_t prec)
+        : c_(c), d_(c, prec), e_(c, prec), s_(prec), denom_(prec), log1p_s_(prec), lo_(prec), hi_(prec) {}
+
+    // Evaluates the row z[offset .. offset + C); false when the row is undefined (NaN or +inf
+    // present, or every class masked).
+    bool run(const mpfr_vec& z, Eigen::Index offset) {
+        k_ = -1;
+        for (Eigen::Index j = 0; j < c_; ++j) {
+            mpfr_srcptr zj = z[offset + j];
+            if (mpfr_nan_p(zj) || (mpfr_inf_p(zj) && mpfr_sgn(zj) > 0)) return false;
+            if (mpfr_inf_p(zj)) continue;
+            if (k_ < 0 || mpfr_greater_p(zj, z[offset + k_])) k_ = j;
+        }
+        if (k_ < 0) return false;
+        mpfr_srcptr a = z[offset + k_];
+        mpfi_set_ui(s_, 0);
+        for (Eigen::Index j = 0; j < c_; ++j) {
+            // The exact difference of two points, rounded outward once.
+            mpfr_sub(lo_, z[offset + j], a, MPFR_RNDD);
+            mpfr_sub(hi_, z[offset + j], a, MPFR_RNDU);
+            mpfi_interv_fr(d_[j], lo_, hi_);
+            if (j == k_) {
+                mpfi_set_ui(e_[j], 1);
+                continue;
+            }
+            mpfi_exp(e_[j], d_[j]);
+            mpfi_add(s_, s_, e_[j]);
+        }
+        mpfi_add_ui(denom_, s_, 1);
+        mpfi_log1p(log1p_s_, s_);
+        return true;
+    }
+
+    void prob(mpfi_ptr out, Eigen::Index j) const { mpfi_div(out, e_[j], denom_); }
+    void log_prob(mpfi_ptr out, Eigen::Index j) const { mpfi_sub(out, d_[j], log1p_s_); }
+    void loss(mpfi_ptr out, Eigen::Index y) const { mpfi_sub(out, log1p_s_, d_[y]); }
+
+    // p_j − [j = y], with −s/(1 + s) at the argmax (see point.cpp).
+    void grad(mpfi_ptr out, Eigen::Index j, Eigen::Index y) const {
+        if (j == y && j == k_) {
+            mpfi_div(out, s_, denom_);
+            mpfi_neg(out, out);
+            return;
+        }
+        prob(out, j);
+        if (j == y) mpfi_sub_ui(out, out, 1);
+    }
+
+private:
+    Eigen::Index c_;
+    Eigen::Index k_ = -1;
+    mpfi_vec d_, e_;
+    mpfi_num s_, denom_, log1p_s_;
+    mpfr_num lo_, hi_;
+};
+
+}  // namespace
+}  // namespace detail
+
+certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const label_vector& y, long double reg,
+                                    unsigned bits) {
+    using namespace detail;
+    check_bits(bits);
+    validate_softmax_loss(W, X, y, reg);
+    const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
+    const mpfr_prec_t prec = bits;
+    const auto un = static_cast<unsigned long>(n);
+
+    mpfr_vec xs(n * d, ld_digits), ws(d * c, ld_digits);
+    load(xs, X);
+    load(ws, W);
+    mpfr_num regm(ld_digits);
+    mpfr_set_ld(regm, reg, MPFR_RNDN);
+    std::vector<mpfr_ptr> w_cols(static_cast<std::size_t>(c * d));
+    for (Eigen::Index k = 0; k < d; ++k)
+        for (Eigen::Index j = 0; j < c; ++j) w_cols[static_cast<std::size_t>(j * d + k)] = ws.ptrs()[k * c + j];
+
+    exact_dot dot;
+    mpfr_vec scores(n * c, MPFR_PREC_MIN);  // dot sets each precision
+    for (Eigen::Index i = 0; i < n; ++i)
+        for (Eigen::Index j = 0; j < c; ++j)
+            dot(scores[i * c + j], xs.ptrs(i * d), &w_cols[j * d], static_cast<unsigned long>(d));
+
+    certified_loss r;
+    r.row_loss.resize(static_cast<std::size_t>(n));
+    resize(r.probs, n, c);
+    resize(r.dS, n, c);
+    resize(r.dW, d, c);
+    mpfi_vec ds(n * c, prec);
+    row_eval row(c, prec);
+    mpfi_num t(prec), sum(prec);
+    mpfi_set_ui(sum, 0);
+    for (Eigen::Index i = 0; i < n; ++i) {
+        [[maybe_unused]] const bool defined = row.run(scores, i * c);
+        assert(defined);  // validated finite W and X give finite exact scores
+        row.loss(t, y[static_cast<std::size_t>(i)]);
+        r.row_loss[static_cast<std::size_t>(i)] = to_enclosure(t);
+        mpfi_add(sum, sum, t);
+        for (Eigen::Index j = 0; j < c; ++j) {
+            row.prob(t, j);
+            store(r.probs, i, j, t);
+            row.grad(ds[i * c + j], j, y[static_cast<std::size_t>(i)]);
+            store(r.dS, i, j, ds[i * c + j]);
+        }
+    }
+    mpfi_div_ui(sum, sum, un);
+    mpfr_num w_sq(MPFR_PREC_MIN);
+    dot(w_sq, w_cols.data(), w_cols.data(), static_cast<unsigned long>(c * d));
+    mpfi_set_fr(t, w_sq);  // rounds the exact ‖W‖² outward to p bits
+    mpfi_mul_fr(t, t, regm);
+    mpfi_div_2ui(t, t, 1);
+    mpfi_add(sum, sum, t);
+    r.loss = to_enclosure(sum);
+
+    mpfi_num acc(prec);
+    for (Eigen::Index k = 0; k < d; ++k)
+        for (Eigen::Index j = 0; j < c; ++j) {
+            mpfi_set_ui(acc, 0);
+            for (Eigen::Index i = 0; i < n; ++i) {
+                mpfi_mul_fr(t, ds[i * c + j], xs[i * d + k]);
+                mpfi_add(acc, acc, t);
+            }
+            mpfi_div_ui(acc, acc, un);
+            mpfi_set_fr(t, ws[k * c + j]);
+            mpfi_mul_fr(t, t, regm);
+            mpfi_add(acc, acc, t);
+            store(r.dW, k, j, acc);
+        }
+    return r;
+}
+
+interval_matrix certify_softmax(const lmatrix& logits, unsigned bits) {
+    using namespace detail;
+    check_bits(bits);
+    validate_logits(logits);
+    const Eigen::Index n = logits.rows(), c = logits.cols();
+    interval_matrix p;
+    resize(p, n, c);
+    mpfr_vec z(c, ld_digits);
+    row_eval row(c, bits);
+    mpfi_num t(bits);
+    for (Eigen::Index i = 0; i < n; ++i) {
+        load_row(z, logits, i);
+        if (!row.run(z, 0)) {
+            set_nan_row(p, i);
+            continue;
+        }
+        for (Eigen::Index j = 0; j < c; ++j) {
+            row.prob(t, j);
+            store(p, i, j, t);
+        }
+    }
+    return p;
+}
+
+interval_matrix certify_log_softmax(const lmatrix& logits, unsigned bits) {
+    using namespace detail;
+    check_bits(bits);
+    validate_logits(logits);
+    const Eigen::Index n = logits.rows(), c = logits.cols();
+    interval_matrix o;
+    resize(o, n, c);
+    mpfr_vec z(c, ld_digits);
+    row_eval row(c, bits);
+    mpfi_num t(bits);
+    for (Eigen::Index i = 0; i < n; ++i) {
+        load_row(z, logits, i);
+        if (!row.run(z, 0)) {
+            set_nan_row(o, i);
+            continue;
+        }
+        for (Eigen::Index j = 0; j < c; ++j) {
+            row.log_prob(t, j);
+            store(o, i, j, t);
+        }
+    }
+    return o;
+}
+
+certified_cross_entropy certify_cross_entropy(const lmatrix& logits, const label_vector& y, unsigned bits) {
+    using namespace detail;
+    check_bits(bits);
+    validate_cross_entropy(logits, y);
+    const Eigen::Index n = logits.rows(), c = logits.cols();
+    const auto un = static_cast<unsigned long>(n);
+    certified_cross_entropy r;
+    r.row_loss.resize(static_cast<std::size_t>(n));
+    resize(r.probs, n, c);
+    resize(r.dlogits, n, c);
+    mpfr_vec z(c, ld_digits);
+    row_eval row(c, bits);
+    mpfi_num t(bits), sum(bits);
+    mpfi_set_ui(sum, 0);
+    bool undefined = false;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const auto yi = y[static_cast<std::size_t>(i)];
+        load_row(z, logits, i);
+        if (!row.run(z, 0)) {
+            undefined = true;
+            r.row_loss[static_cast<std::size_t>(i)] = {ld_nan, ld_nan};
+            set_nan_row(r.probs, i);
+            set_nan_row(r.dlogits, i);
+            continue;
+        }
+        row.loss(t, yi);
+        r.row_loss[static_cast<std::size_t>(i)] = to_enclosure(t);
+        mpfi_add(sum, sum, t);
+        for (Eigen::Index j = 0; j < c; ++j) {
+            row.prob(t, j);
+            store(r.probs, i, j, t);
+            row.grad(t, j, yi);
+            mpfi_div_ui(t, t, un);
+            store(r.dlogits, i, j, t);
+        }
+    }
+    mpfi_div_ui(sum, sum, un);
+    r.loss = undefined ? enclosure{ld_nan, ld_nan} : to_enclosure(sum);
+    return r;
+}
+
+// Correctness: round-to-nearest RN_T is monotone (x ≤ x' ⇒ RN_T(x) ≤ RN_T(x')) on the extended
+// reals, so lo ≤ x ≤ hi gives RN_T(lo) ≤ RN_T(x) ≤ RN_T(hi), and RN_T(lo) = RN_T(hi) pins RN_T(x).
+// static_cast<T> from long double is a single correctly rounded conversion of lo itself (IEEE 754,
+// in the default round-to-nearest mode), so no double rounding is involved: lo is the number being
+// rounded, not an approximation of x. Overflow is covered too: everything ≥ T's max + ½ ulp rounds
+// to +inf, the correctly rounded answer for an exact value beyond the format. When lo and hi round
+// to zeros of opposite sign the sign of the rounded zero is undetermined and +0 is returned.
+template <class T>
+std::optional<T> correctly_rounded(const enclosure& e) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+    if (std::isnan(e.lo) || std::isnan(e.hi) || e.lo > e.hi) return std::nullopt;
+    const T lo = static_cast<T>(e.lo), hi = static_cast<T>(e.hi);
+    if (lo != hi) return std::nullopt;
+    if (lo == 0 && std::signbit(lo) != std::signbit(hi)) return T(0);
+    return lo;
+}
+
+template std::optional<float> correctly_rounded<float>(const enclosure&);
+template std::optional<double> correctly_rounded<double>(const enclosure&);
+
+}  // namespace gradproof::reference

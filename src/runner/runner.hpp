@@ -1,0 +1,40 @@
+// Runs catalog properties against subjects through RapidCheck's checkTestable and turns the
+// outcome into plain property_result data. Every property run gets its own seed derived from
+// the run seed, the property, the subject and the precision, so any single result can be
+// replayed alone (the reproduce string) and runs are deterministic.
+#pragma once
+
+#include "core/subject.hpp"
+#include "properties/property.hpp"
+#include "runner/result.hpp"
+
+#include <functional>
+#include <optional>
+
+namespace gradproof {
+
+struct run_config {
+    std::uint64_t seed = 1;                   // run seed (CLI --seed; RC_PARAMS seed=)
+    std::optional<int> cases;                 // replaces every property's default count
+    double case_scale = 1.0;                  // multiplies default counts (tests use < 1)
+    std::vector<std::string> properties;      // empty: all
+    std::vector<precision> precisions{precision::f64, precision::f32};
+    bool shrink = true;
+    int max_size = 100;
+    std::string program = "gradproof";       // for reproduce strings
+    // Called after each property run (progress output).
+    std::function<void(const property_result&)> on_result;
+};
+
+std::uint64_t derive_seed(std::uint64_t run_seed, const std::string& property, const std::string& subject, precision p);
+
+property_result run_property(const property& prop, const subject& s, precision p, const run_config& cfg);
+
+run_result run_catalog(const std::vector<subject>& subjects, const run_config& cfg);
+
+// Applies RC_PARAMS (seed=, max_success=, noshrink=, max_size=) when set in the environment.
+void apply_rc_params(run_config& cfg);
+
+run_metadata describe_run(const run_config& cfg, const std::string& command_line);
+
+}  // namespace gradproof
