@@ -4,6 +4,8 @@
 
 #include "core/scalar.hpp"
 
+#include <Eigen/Core>
+
 #include <cmath>
 #include <limits>
 
@@ -16,5 +18,28 @@ template <class T> bool isnan_(const T& x) { using std::isnan; using boost::mult
 template <class T> bool isinf_(const T& x) { using std::isinf; using boost::multiprecision::isinf; return isinf(x); }
 template <class T> T inf_() { return std::numeric_limits<T>::infinity(); }
 template <class T> T nan_() { return std::numeric_limits<T>::quiet_NaN(); }
+
+// ½·reg·‖W‖²_F without spurious overflow or NaN: reg = 0 contributes exactly 0 (ΣW² may
+// overflow and 0·inf is NaN), and the sum of squares is scaled by m = max|W| so that it
+// overflows only when the exact term exceeds the range, where +inf is the correctly rounded value:
+// ((½·reg·m)·m)·Σ(W/m)², each factor ≤ the final value. Costs one extra rounding per element.
+template <class M>
+typename M::Scalar half_reg_squared_norm(const M& W, const typename M::Scalar& reg) {
+    using T = typename M::Scalar;
+    if (reg == T(0)) return T(0);
+    T m = T(0);
+    for (Eigen::Index k = 0; k < W.size(); ++k) {
+        using std::abs;
+        const T a = abs(W.data()[k]);
+        if (a > m) m = a;
+    }
+    if (m == T(0)) return T(0);
+    T s = T(0);
+    for (Eigen::Index k = 0; k < W.size(); ++k) {
+        const T q = W.data()[k] / m;
+        s += q * q;
+    }
+    return ((T(0.5) * reg * m) * m) * s;
+}
 
 }  // namespace gradproof::detail

@@ -48,13 +48,8 @@ struct naive {
             }
         }
         r.loss /= T(num_train);
-        // The seed's 0.5·reg·ΣW², except that reg = 0 contributes exactly 0: ΣW² overflows for
-        // |W| > 1e154 and 0·inf would turn a finite loss into NaN.
-        if (reg != T(0)) {
-            T sq = T(0);
-            for (Eigen::Index i = 0; i < W.size(); ++i) sq += W.data()[i] * W.data()[i];
-            r.loss += T(0.5) * reg * sq;
-        }
+        // The seed's 0.5·reg·ΣW², computed without spurious overflow (see half_reg_squared_norm).
+        r.loss += detail::half_reg_squared_norm(W, reg);
         for (Eigen::Index i = 0; i < W.size(); ++i)
             r.dW.data()[i] = r.dW.data()[i] / T(num_train) + reg * W.data()[i];
         return r;

@@ -114,20 +114,6 @@ struct vectorized {
         return r;
     }
 
-    // ½·reg·‖W‖² without spurious overflow: ‖W‖ by Eigen's stableNorm (scaled, so it does not
-    // overflow when ‖W‖² would), then (½·reg·‖W‖)·‖W‖, which overflows only when the exact term
-    // exceeds the range (then +inf is the correctly rounded value). reg = 0 gives exactly 0.
-    template <class T>
-    static T regularization_term(const matrix<T>& W, const T& reg) {
-        if (reg == T(0)) return T(0);
-        if constexpr (std::is_floating_point_v<T>) {
-            const T norm = W.stableNorm();
-            return (T(0.5) * reg * norm) * norm;
-        } else {
-            return T(0.5) * reg * W.squaredNorm();
-        }
-    }
-
     template <class T>
     static loss_result<T> softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
         validate_softmax_loss(W, X, y, reg);
@@ -136,7 +122,7 @@ struct vectorized {
         loss_result<T> r;
         rows_loss_and_ds(scores, y, rows, r.dS);
         const T n = T(X.rows());
-        r.loss = rows.sum() / n + regularization_term(W, reg);
+        r.loss = rows.sum() / n + detail::half_reg_squared_norm(W, reg);
         r.dW = (X.transpose() * r.dS) / n + reg * W;
         return r;
     }

@@ -287,7 +287,9 @@ TEST(PointReference, GradientRowsSumToZero) {
             EXPECT_LE(std::fabs(accurate_sum(row)), bound) << "C = " << s.c << ", row " << i;
             // Off the label dS is the probability itself, rounded the same way.
             for (Eigen::Index j = 0; j < s.c; ++j)
-                if (j != y[static_cast<std::size_t>(i)]) EXPECT_EQ(r.dS(i, j), r.probs(i, j));
+                if (j != y[static_cast<std::size_t>(i)]) {
+                    EXPECT_EQ(r.dS(i, j), r.probs(i, j));
+                }
         }
     }
 }
