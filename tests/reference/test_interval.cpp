@@ -288,7 +288,7 @@ TEST(IntervalReference, CorrectlyRoundedFollowsRoundToNearestEven) {
     EXPECT_FALSE(std::signbit(*zero));
     // NaN and inverted enclosures decide nothing.
     EXPECT_EQ(correctly_rounded<double>({nan_ld, nan_ld}), std::nullopt);
-    EXPECT_EQ(correctly_rounded<double>({2, 1}), std::nullopt);
+    EXPECT_EQ(correctly_rounded<double>({one + e63, one}), std::nullopt);  // empty, though both ends round to 1
 }
 
 TEST(IntervalReference, MaskedClassesAndUndefinedRows) {
@@ -360,6 +360,27 @@ TEST(IntervalReference, ExactScoresKeepTinyLossesNarrow) {
     mpfr_neg(expected, expected, MPFR_RNDN);
     EXPECT_TRUE(contains(at(cert.dS, 0, 0), expected));
     EXPECT_TRUE(narrow(at(cert.dS, 0, 0)));
+}
+
+TEST(IntervalReference, ShiftedLogitsAreRoundedOutward) {
+    // z = [2^70, 2^−70]: d_1 = 2^−70 − 2^70 needs 141 bits, so at 128 bits it must be rounded
+    // outward to [−2^70, −2^70 + 2^−57]. o_1 = d_1 − log1p(e^{d_1}) then lies just above −2^70,
+    // and the upper endpoint must reach past it (to the long double −2^70 + 2^6); a difference
+    // rounded to nearest would give the point −2^70 and an enclosure ending at −2^70.
+    const lmatrix z = mat({{std::ldexp(1.0L, 70), std::ldexp(1.0L, -70)}});
+    const interval_matrix o = certify_log_softmax(z);
+    mp256 exact, t;
+    mpfr_set_ld(exact, std::ldexp(1.0L, -70), MPFR_RNDN);
+    mpfr_sub_d(exact, exact, std::ldexp(1.0, 70), MPFR_RNDN);  // exact at 256 bits
+    mpfr_exp(t, exact, MPFR_RNDN);  // e^{−2^70} is below MPFR's exponent range: 0 or its least positive
+    mpfr_log1p(t, t, MPFR_RNDN);
+    mpfr_sub(exact, exact, t, MPFR_RNDN);
+    EXPECT_TRUE(contains(at(o, 0, 1), exact));
+    EXPECT_GT(o.hi(0, 1), -std::ldexp(1.0L, 70));
+    EXPECT_TRUE(narrow(at(o, 0, 1)));
+    // The point reference rounds the same value to nearest: −2^70.
+    EXPECT_EQ(log_softmax(z)(0, 1), -std::ldexp(1.0L, 70));
+    EXPECT_TRUE(contains(at(o, 0, 1), log_softmax(z)(0, 1)));
 }
 
 TEST(IntervalReference, ArgumentsAreValidated) {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs gradproof's build and test dependencies from Debian 12's archive when missing.
+# Idempotent: does nothing (and touches no package list) when everything is installed.
+set -euo pipefail
+
+packages=(
+  g++ cmake make
+  librapidcheck-dev libeigen3-dev libboost-dev libmpfr-dev libgmp-dev libmpfi-dev
+  libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#packages[@]} packages present"
+fi

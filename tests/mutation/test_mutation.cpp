@@ -1,0 +1,89 @@
+// The mutation suite: the default catalog must catch every mutant of variants.hpp within its
+// default case counts, and must flag no correct variant over at least 1000 cases per property.
+// Both run in double with a fixed seed, so a result is reproducible with the printed command.
+#include "mutation/variants.hpp"
+#include "runner/runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <sstream>
+
+using namespace gradproof;
+
+namespace {
+
+constexpr std::uint64_t suite_seed = 20240611;
+
+run_config double_only() {
+    run_config cfg;
+    cfg.seed = suite_seed;
+    cfg.precisions = {precision::f64};
+    cfg.program = "test_mutation";
+    return cfg;
+}
+
+std::string variant_name(const ::testing::TestParamInfo<std::size_t>& info, const std::vector<mutation::variant_info>& v) {
+    return v[info.param].name;
+}
+
+}  // namespace
+
+// ---- mutants: caught within the default case counts --------------------------------------------
+
+class mutant : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(mutant, is_caught_by_the_default_catalog) {
+    const auto& v = mutation::mutants()[GetParam()];
+    run_config cfg = double_only();
+    // A mutant only has to be caught; shrinking every failing property's counterexample would
+    // multiply the run time without changing the verdict.
+    cfg.shrink = false;
+    const auto start = std::chrono::steady_clock::now();
+    const run_result r = run_catalog({v.subj}, cfg);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::ostringstream caught;
+    int failures = 0;
+    for (const auto& p : r.results) {
+        if (p.status != verdict::fail) continue;
+        ++failures;
+        caught << "  " << p.property << " (after " << p.cases_run << " passing cases of " << p.cases_requested
+               << "): " << p.message << "\n";
+    }
+    std::cout << v.name << " (" << v.description << "): caught by " << failures << " properties in " << seconds
+              << " s\n"
+              << caught.str();
+    EXPECT_GT(failures, 0) << v.name << " (" << v.description << ") escaped the default catalog";
+}
+
+INSTANTIATE_TEST_SUITE_P(mutation, mutant, ::testing::Range<std::size_t>(0, mutation::mutants().size()),
+                         [](const auto& info) { return variant_name(info, mutation::mutants()); });
+
+// ---- correct variants: no property fails over 1000 cases ----------------------------------------
+
+class correct_variant : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(correct_variant, passes_every_property_over_1000_cases) {
+    const auto& v = mutation::correct_variants()[GetParam()];
+    run_config cfg = double_only();
+    cfg.cases = 1000;
+    cfg.on_result = [](const property_result& p) {
+        if (p.status == verdict::not_applicable) return;
+        std::cout << "  " << to_string(p.status) << "  " << p.property << ": " << p.cases_run << " cases, worst margin "
+                  << p.worst_margin << ", " << p.seconds << " s\n";
+    };
+    const auto start = std::chrono::steady_clock::now();
+    const run_result r = run_catalog({v.subj}, cfg);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << v.name << " (" << v.description << "): " << seconds << " s\n";
+    for (const auto& p : r.results)
+        EXPECT_TRUE(p.status == verdict::pass || p.status == verdict::not_applicable)
+            << v.name << " flagged by " << p.property << " [" << to_string(p.status) << "]\n"
+            << p.message << "\ncounterexample:\n"
+            << p.counterexample << "\nreproduce: " << p.reproduce;
+}
+
+INSTANTIATE_TEST_SUITE_P(mutation, correct_variant,
+                         ::testing::Range<std::size_t>(0, mutation::correct_variants().size()),
+                         [](const auto& info) { return variant_name(info, mutation::correct_variants()); });
