@@ -1,5 +1,6 @@
 #include "properties/accuracy.hpp"
 #include "properties/case_counts.hpp"
+#include "properties/contract.hpp"
 #include "properties/identities.hpp"
 #include "properties/invariances.hpp"
 #include "properties/property.hpp"
@@ -113,6 +114,15 @@ std::vector<property> build() {
                         {E::softmax_backward}, n::identity),
         GRADPROOF_ENTRY(softmax_jacobian_is_positive_semidefinite, "The softmax Jacobian is positive semi-definite.",
                         {E::softmax_backward}, n::identity),
+        GRADPROOF_ENTRY(labels_outside_the_class_range_are_rejected,
+                        "Every entry point taking labels rejects a label outside [0, C).", {}, n::contract),
+        GRADPROOF_ENTRY(a_class_count_of_zero_is_rejected, "Every entry point rejects C = 0.", {}, n::contract),
+        GRADPROOF_ENTRY(an_empty_batch_is_handled_per_contract,
+                        "N = 0 is an empty batch for the row-wise functions and is rejected by cross_entropy and softmax_loss.",
+                        {}, n::contract),
+        GRADPROOF_ENTRY(nan_or_inf_in_a_row_stays_in_that_row,
+                        "A NaN or +inf logit is rejected or makes only its own row NaN; other rows stay accurate.", {},
+                        n::contract),
         GRADPROOF_ENTRY(repeated_calls_are_bitwise_identical, "Repeated calls with the same input are bitwise identical.",
                         {}, n::determinism),
     };

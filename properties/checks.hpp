@@ -37,7 +37,7 @@ auto call_entry(const char* entry, F&& f) -> decltype(f()) {
     } catch (const rejected_input& e) {
         GRADPROOF_FAIL(std::string(entry) + " rejected a valid input: " + e.what());
     } catch (const std::exception& e) {
-        GRADPROOF_FAIL(std::string(entry) + " threw on a valid input: " + e.what());
+        GRADPROOF_FAIL(std::string(entry) + " failed on a valid input: " + e.what());
     }
     throw std::logic_error("unreachable");
 }

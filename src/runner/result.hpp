@@ -53,10 +53,62 @@ struct run_metadata {
     std::vector<std::string> libraries;
 };
 
+// What was checked: one implementation and the entry points it exposes per precision.
+struct implementation_info {
+    std::string name;
+    std::string description;
+    bool known_flawed = false;
+    std::vector<std::string> entry_points_f32;
+    std::vector<std::string> entry_points_f64;
+};
+
+// Chart data for reports (report/diagnostics.hpp computes it). Errors are in ULPs of the output
+// type against the 128-bit reference; +inf stands for an inf/NaN output where the exact value is
+// finite.
+
+// |error| in ULPs of random inputs for one implementation × entry point × precision: one sample per
+// call, the largest error over every output element of that call.
+struct ulp_samples {
+    std::string implementation;
+    std::string entry_point;
+    precision prec = precision::f64;
+    std::vector<double> ulps;
+};
+
+// Loss error versus logit magnitude m for the row [0, −m]; the label on the small logit (exact
+// loss ≈ m) or on the large one (exact loss ≈ e^−m).
+struct stability_curve {
+    std::string implementation;
+    std::string entry_point;
+    precision prec = precision::f64;
+    std::string label_on;  // "small" or "large"
+    std::vector<double> magnitude;
+    std::vector<double> ulps;
+};
+
+// Relative error of a finite-difference derivative versus the relative step, in double (order-2
+// central difference) and in mp_real (Richardson), for one gradient component.
+struct fd_step_curve {
+    std::string description;
+    std::vector<double> step;
+    std::vector<double> double_error;
+    std::vector<double> mp_error;
+};
+
+struct diagnostic_data {
+    std::vector<ulp_samples> ulp;
+    std::vector<stability_curve> stability;
+    std::vector<fd_step_curve> fd;  // empty or one curve (a vector, so merged runs stay simple)
+
+    bool empty() const { return ulp.empty() && stability.empty() && fd.empty(); }
+};
+
 struct run_result {
     run_metadata meta;
     std::vector<property_result> results;
     bool incomplete = false;
+    std::vector<implementation_info> implementations;  // empty in results files older than 0.1
+    diagnostic_data diagnostics;                        // empty when not computed
 
     // A failure of an implementation not marked known-flawed (exit code 1).
     bool has_unexpected_failure() const {

@@ -116,12 +116,14 @@ property_result run_property(const property& prop, const subject& s, precision p
 
 run_result run_catalog(const std::vector<subject>& subjects, const run_config& cfg) {
     run_result out;
+    long item = 0;
     for (const auto& s : subjects)
         for (auto p : cfg.precisions)
             for (const auto& prop : catalog()) {
                 if (!cfg.properties.empty() &&
                     std::find(cfg.properties.begin(), cfg.properties.end(), prop.name) == cfg.properties.end())
                     continue;
+                if (cfg.shard_count > 1 && item++ % cfg.shard_count != cfg.shard_index) continue;
                 out.results.push_back(run_property(prop, s, p, cfg));
             }
     return out;

@@ -20,6 +20,10 @@ struct run_config {
     std::vector<std::string> properties;      // empty: all
     std::vector<precision> precisions{precision::f64, precision::f32};
     bool shrink = true;
+    // Deterministic sharding: of the (subject, precision, property) work items in catalog
+    // order, run those with index % shard_count == shard_index.
+    int shard_index = 0;
+    int shard_count = 1;
     int max_size = 100;
     std::string program = "gradproof";       // for reproduce strings
     // Called after each property run (progress output).

@@ -1,0 +1,51 @@
+// Subcommands of the gradproof executable, each registering its options on the CLI11 app and
+// returning a runner that yields the exit code (0 pass, 1 a property failed, 2 usage or load
+// error). Shared helpers for run configuration and output files live here too.
+#pragma once
+
+#include "runner/runner.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gradproof::cli {
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Options shared by verify and check.
+struct run_options {
+    std::vector<std::string> properties;
+    std::vector<std::string> precisions;
+    std::optional<std::uint64_t> seed;
+    std::optional<int> cases;
+    std::string shard;  // "I/N"
+    std::string json_path, junit_path;
+    bool quiet = false;
+};
+
+void add_run_options(CLI::App& cmd, run_options& o);
+// Builds a run_config (RC_PARAMS, GTEST_SHARD_* and the options); throws usage_error.
+run_config make_config(const run_options& o);
+// Refuses unwritable output paths before a long run (usage_error).
+void check_outputs_writable(const run_options& o);
+// Prints the terminal report and writes the requested files; returns the exit code.
+int finish_run(run_result& run, const run_config& cfg, const run_options& o, const std::string& command_line);
+
+struct check_options {
+    run_options run;
+    std::vector<std::string> plugins;
+    std::vector<std::string> execs;
+    std::vector<std::string> implementations;  // filter by name (reproduce strings use it)
+    double timeout_seconds = 10;
+};
+void add_check_command(CLI::App& app, check_options& o);
+int run_check(const check_options& o, const std::string& command_line);
+
+}  // namespace gradproof::cli

@@ -1,0 +1,243 @@
+#include "plugin/worker.hpp"
+
+#include "plugin/abi.hpp"
+#include "protocol/wire.hpp"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <vector>
+
+namespace gradproof::plugin {
+
+namespace {
+
+using nlohmann::json;
+
+// A quiet NaN with a recognisable payload: an output element still holding it after a
+// successful call was never written.
+template <class T>
+T garbage() {
+    if constexpr (std::is_same_v<T, double>) return std::bit_cast<double>(std::uint64_t{0x7ff8dead0badf00dULL});
+    else return std::bit_cast<float>(std::uint32_t{0x7fdead0bU});
+}
+
+template <class T>
+bool is_garbage(const T& x) {
+    const T g = garbage<T>();
+    return std::memcmp(&x, &g, sizeof(T)) == 0;
+}
+
+template <class T>
+std::vector<T> garbage_filled(std::size_t n) { return std::vector<T>(n, garbage<T>()); }
+
+template <class T>
+std::vector<std::string> unwritten(const std::vector<T>& v, const char* name) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (is_garbage(v[i])) {
+            out.push_back(std::string(name) + "[" + std::to_string(i) + "] was not written");
+            break;
+        }
+    return out;
+}
+
+struct loaded_plugin {
+    void* handle = nullptr;
+    std::map<std::string, void*> symbols;          // entry name → function
+    std::vector<std::string> wrong_kind;           // exported but not functions
+};
+
+// Symbol discovery: a name that resolves to something other than a function (a data object of
+// the same name) is reported, not called.
+loaded_plugin load(const std::string& path, std::string& error) {
+    loaded_plugin p;
+    p.handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!p.handle) {
+        const char* e = ::dlerror();
+        error = e ? e : "dlopen failed";
+        return p;
+    }
+    for (auto e : all_entry_points)
+        for (auto prec : {precision::f64, precision::f32}) {
+            const std::string sym = symbol_name(e, prec);
+            ::dlerror();
+            void* addr = ::dlsym(p.handle, sym.c_str());
+            if (!addr || ::dlerror()) continue;
+            Dl_info info{};
+            void* entry_ptr = nullptr;
+            if (::dladdr1(addr, &info, &entry_ptr, RTLD_DL_SYMENT) && entry_ptr) {
+                const auto* entry = static_cast<const ElfW(Sym)*>(entry_ptr);
+                const int type = ELF64_ST_TYPE(entry->st_info);
+                if (type != STT_FUNC && type != STT_GNU_IFUNC) {
+                    p.wrong_kind.push_back(sym);
+                    continue;
+                }
+            }
+            p.symbols[entry_name(e, prec)] = addr;
+        }
+    return p;
+}
+
+template <class T>
+struct handler {
+    using row_fn = int (*)(const T*, std::int64_t, std::int64_t, T*);
+    using bwd_fn = int (*)(const T*, const T*, std::int64_t, std::int64_t, T*);
+    using ce_fn = int (*)(const T*, const std::int32_t*, std::int64_t, std::int64_t, T*, T*);
+    using loss_fn = int (*)(const T*, const T*, const std::int32_t*, std::int64_t, std::int64_t, std::int64_t, T, T*, T*);
+
+    // Returns {status header, payload}. Inputs are checked for modification against copies.
+    static std::pair<json, std::string> call(const std::string& op, void* fn, const json& h, const std::string& in) {
+        const std::int64_t n = h.value("n", std::int64_t{-1}), c = h.value("c", std::int64_t{-1}),
+                           d = h.value("d", std::int64_t{0});
+        // Negative or absurd sizes are passed through to the plug-in (that is what is being
+        // tested) but never used to size our own buffers beyond the payload we received.
+        const auto un = static_cast<std::size_t>(std::max<std::int64_t>(n, 0));
+        const auto uc = static_cast<std::size_t>(std::max<std::int64_t>(c, 0));
+        const auto ud = static_cast<std::size_t>(std::max<std::int64_t>(d, 0));
+        std::size_t off = 0;
+        std::vector<std::string> contract;
+        std::string out;
+        int rc = 0;
+        auto check_same = [&](const auto& now, const auto& before, const char* name) {
+            if (now.size() && std::memcmp(now.data(), before.data(), now.size() * sizeof(now[0])) != 0)
+                contract.push_back(std::string("input ") + name + " was modified");
+        };
+        if (op == "softmax" || op == "log_softmax") {
+            std::vector<T> z(un * uc);
+            protocol::extract(in, off, z.data(), z.size());
+            const auto z0 = z;
+            auto o = garbage_filled<T>(un * uc);
+            rc = reinterpret_cast<row_fn>(fn)(z.data(), n, c, o.data());
+            check_same(z, z0, "logits");
+            if (rc == 0) {
+                auto u = unwritten(o, "out");
+                contract.insert(contract.end(), u.begin(), u.end());
+                protocol::append(out, o.data(), o.size());
+            }
+        } else if (op == "softmax_backward" || op == "log_softmax_backward") {
+            std::vector<T> a(un * uc), g(un * uc);
+            protocol::extract(in, off, a.data(), a.size());
+            protocol::extract(in, off, g.data(), g.size());
+            const auto a0 = a, g0 = g;
+            auto o = garbage_filled<T>(un * uc);
+            rc = reinterpret_cast<bwd_fn>(fn)(a.data(), g.data(), n, c, o.data());
+            check_same(a, a0, "forward output");
+            check_same(g, g0, "upstream gradient");
+            if (rc == 0) {
+                auto u = unwritten(o, "dlogits");
+                contract.insert(contract.end(), u.begin(), u.end());
+                protocol::append(out, o.data(), o.size());
+            }
+        } else if (op == "cross_entropy") {
+            std::vector<T> z(un * uc);
+            std::vector<std::int32_t> y(un);
+            protocol::extract(in, off, z.data(), z.size());
+            protocol::extract(in, off, y.data(), y.size());
+            const auto z0 = z;
+            const auto y0 = y;
+            T loss = garbage<T>();
+            auto o = garbage_filled<T>(un * uc);
+            rc = reinterpret_cast<ce_fn>(fn)(z.data(), y.data(), n, c, &loss, o.data());
+            check_same(z, z0, "logits");
+            check_same(y, y0, "labels");
+            if (rc == 0) {
+                if (is_garbage(loss)) contract.push_back("loss was not written");
+                auto u = unwritten(o, "dlogits");
+                contract.insert(contract.end(), u.begin(), u.end());
+                protocol::append(out, &loss, 1);
+                protocol::append(out, o.data(), o.size());
+            }
+        } else if (op == "softmax_loss") {
+            std::vector<T> W(ud * uc), X(un * ud);
+            std::vector<std::int32_t> y(un);
+            T reg{};
+            protocol::extract(in, off, W.data(), W.size());
+            protocol::extract(in, off, X.data(), X.size());
+            protocol::extract(in, off, y.data(), y.size());
+            protocol::extract(in, off, &reg, 1);
+            const auto W0 = W, X0 = X;
+            const auto y0 = y;
+            T loss = garbage<T>();
+            auto o = garbage_filled<T>(ud * uc);
+            rc = reinterpret_cast<loss_fn>(fn)(W.data(), X.data(), y.data(), n, d, c, reg, &loss, o.data());
+            check_same(W, W0, "W");
+            check_same(X, X0, "X");
+            check_same(y, y0, "y");
+            if (rc == 0) {
+                if (is_garbage(loss)) contract.push_back("loss was not written");
+                auto u = unwritten(o, "dW");
+                contract.insert(contract.end(), u.begin(), u.end());
+                protocol::append(out, &loss, 1);
+                protocol::append(out, o.data(), o.size());
+            }
+        } else {
+            return {json{{"status", "error"}, {"message", "unknown op '" + op + "'"}}, {}};
+        }
+        json r;
+        if (rc != 0) r = {{"status", "rejected"}, {"message", "returned " + std::to_string(rc)}};
+        else r = {{"status", "ok"}};
+        if (!contract.empty()) r["contract"] = contract;
+        return {r, rc == 0 ? out : std::string()};
+    }
+};
+
+}  // namespace
+
+int run_worker(const std::string& plugin_path) {
+    // Keep the protocol on private descriptors; whatever the plug-in prints goes to stderr and
+    // whatever it reads comes from /dev/null.
+    const int proto_in = ::dup(0), proto_out = ::dup(1);
+    if (proto_in < 0 || proto_out < 0) return 3;
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::dup2(2, 1);
+
+    std::string error;
+    const loaded_plugin p = load(plugin_path, error);
+    for (;;) {
+        protocol::message m;
+        try {
+            m = protocol::read_message(proto_in, std::nullopt, std::uint64_t{1} << 40);
+        } catch (const protocol::eof_error&) {
+            return 0;
+        } catch (const std::exception& e) {
+            protocol::write_message(proto_out, json{{"status", "error"}, {"message", e.what()}});
+            return 3;
+        }
+        const std::string op = m.header.value("op", "");
+        try {
+            if (op == "hello") {
+                if (!p.handle) {
+                    protocol::write_message(proto_out, json{{"status", "error"}, {"message", "cannot load plug-in: " + error}});
+                    continue;
+                }
+                json eps = json::array();
+                for (const auto& [name, fn] : p.symbols) eps.push_back(name);
+                protocol::write_message(proto_out, json{{"status", "ok"},
+                                                        {"protocol", protocol::version},
+                                                        {"entry_points", eps},
+                                                        {"wrong_kind", p.wrong_kind}});
+                continue;
+            }
+            const std::string dtype = m.header.value("dtype", "");
+            const auto it = p.symbols.find(op + "_" + dtype);
+            if (it == p.symbols.end()) {
+                protocol::write_message(proto_out, json{{"status", "error"}, {"message", "no symbol for " + op + "_" + dtype}});
+                continue;
+            }
+            auto [h, payload] = dtype == "f64" ? handler<double>::call(op, it->second, m.header, m.payload)
+                                               : handler<float>::call(op, it->second, m.header, m.payload);
+            protocol::write_message(proto_out, h, payload);
+        } catch (const std::exception& e) {
+            protocol::write_message(proto_out, json{{"status", "error"}, {"message", e.what()}});
+        }
+    }
+}
+
+}  // namespace gradproof::plugin
