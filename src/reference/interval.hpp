@@ -35,6 +35,10 @@ struct certified_cross_entropy {
     interval_matrix probs, dlogits;
 };
 
+// Arguments are validated as in reference/point.hpp (bits < 64 throws; 128 and up are needed for
+// the enclosures to decide the rounding of doubles). Masked classes give the exact points [0, 0],
+// [−inf, −inf] and, for a masked label, [+inf, +inf]; undefined rows (NaN or +inf present, or every
+// class masked) give lo = hi = NaN in that row and a NaN mean loss.
 certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const label_vector& y, long double reg,
                                     unsigned bits = 128);
 interval_matrix certify_softmax(const lmatrix& logits, unsigned bits = 128);
@@ -42,7 +46,9 @@ interval_matrix certify_log_softmax(const lmatrix& logits, unsigned bits = 128);
 certified_cross_entropy certify_cross_entropy(const lmatrix& logits, const label_vector& y, unsigned bits = 128);
 
 // The correctly rounded (round-to-nearest-even) T of the exact value enclosed in [lo, hi], when
-// the enclosure determines it; std::nullopt otherwise. T is float or double.
+// the enclosure determines it; std::nullopt otherwise (also for NaN or empty enclosures). T is
+// float or double (explicitly instantiated in interval.cpp). Assumes the default floating-point
+// rounding mode, in which the long double → T conversion rounds to nearest.
 template <class T>
 std::optional<T> correctly_rounded(const enclosure& e);
 

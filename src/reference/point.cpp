@@ -22,7 +22,7 @@
 //   to the ε_row·|X|ᵀ|dS| carried by dS; /N, reg·W (exact once p ≥ 128) and the sum add 3u. The
 //   two terms can cancel (at a regularized optimum they do), so this bound is normwise:
 //   (ε_row + (N + 3)·u)·(|X|ᵀ|dS|/N + reg·|W|).
-// * L = (Σ ℓ_i)/N + ½·reg·‖W‖²: nonnegative terms, within (ε_row + N + 3)·u relative.
+// * L = (Σ ℓ_i)/N + ½·reg·‖W‖²: nonnegative terms, within ε_row + (N + 3)·u relative.
 // * softmax_backward: g_j − ⟨g, p⟩ and the product with p_j round once each: 2u componentwise.
 //   log_softmax_backward: exp(o_j)·Σg carries ≤ 3u relative and g_j − exp(o_j)·Σg may cancel:
 //   4u·(|g_j| + exp(o_j)·|Σg|).

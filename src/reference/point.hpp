@@ -35,6 +35,12 @@ struct cross_entropy_reference {
     lmatrix dlogits;                    // (softmax(z) − onehot(y)) / N
 };
 
+// Every entry point validates its arguments as the library does (core/validate.hpp) and throws
+// std::invalid_argument("bits: …") for bits < 64. Row-wise functions: −inf logits are masked
+// classes (probability 0, log-probability −inf; a masked label gives row loss +inf); a row holding
+// NaN or +inf, or with every class masked, gives NaN in all of that row's outputs (and a NaN mean
+// loss) while the other rows are unaffected. Results are the exact values to within 2^-100 (at 128
+// bits), rounded to nearest long double; see point.cpp for the error analysis.
 loss_reference softmax_loss(const lmatrix& W, const lmatrix& X, const label_vector& y, long double reg,
                             unsigned bits = default_bits);
 lmatrix softmax(const lmatrix& logits, unsigned bits = default_bits);
