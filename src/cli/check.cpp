@@ -20,8 +20,10 @@ void add_run_options(CLI::App& cmd, run_options& o) {
     cmd.add_option("--seed", o.seed, "run seed (default 1, or RC_PARAMS seed=)");
     cmd.add_option("--cases", o.cases, "cases per property, replacing the defaults");
     cmd.add_option("--shard", o.shard, "I/N: run the deterministic I-th of N shards (also GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS)");
+    cmd.add_option("--shrink-time", o.shrink_seconds, "seconds of shrinking after a failure (default 30)");
     cmd.add_option("--json", o.json_path, "write results JSON to FILE");
     cmd.add_option("--junit", o.junit_path, "write JUnit XML to FILE");
+    add_html_option(cmd, o.html);
     cmd.add_flag("-q,--quiet", o.quiet, "no progress lines");
 }
 
@@ -57,6 +59,8 @@ run_config make_config(const run_options& o) {
             else throw usage_error("--precision: expected f32 or f64, got '" + p + "'");
         }
     }
+    if (!(o.shrink_seconds >= 0)) throw usage_error("--shrink-time: must be ≥ 0 seconds");
+    cfg.shrink_budget_seconds = o.shrink_seconds;
     const char* gi = std::getenv("GTEST_SHARD_INDEX");
     const char* gn = std::getenv("GTEST_TOTAL_SHARDS");
     if (gi && gn && *gi && *gn) {
@@ -76,7 +80,7 @@ run_config make_config(const run_options& o) {
 }
 
 void check_outputs_writable(const run_options& o) {
-    for (const auto* path : {&o.json_path, &o.junit_path})
+    for (const auto* path : {&o.json_path, &o.junit_path, &o.html.path})
         if (!path->empty()) {
             try {
                 write_file_atomically(*path, "");
@@ -86,8 +90,12 @@ void check_outputs_writable(const run_options& o) {
         }
 }
 
-int finish_run(run_result& run, const run_config& cfg, const run_options& o, const std::string& command_line) {
+int finish_run(run_result& run, const std::vector<subject>& subjects, const run_config& cfg, const run_options& o,
+               const std::string& command_line) {
     run.meta = describe_run(cfg, command_line);
+    const std::string html_path = resolve_html_path(o.html);
+    // Chart data costs about a second: only for the files that carry it.
+    if (!html_path.empty() || !o.json_path.empty()) add_report_data(run, subjects, cfg.precisions, cfg.seed);
     write_terminal(std::cout, run);
     if (!o.json_path.empty()) {
         std::ostringstream js;
@@ -101,6 +109,7 @@ int finish_run(run_result& run, const run_config& cfg, const run_options& o, con
         write_file_atomically(o.junit_path, xs.str());
         std::cout << "JUnit XML: " << o.junit_path << "\n";
     }
+    if (!html_path.empty()) write_html_report(html_path, run);
     return run.has_unexpected_failure() ? 1 : 0;
 }
 
@@ -154,7 +163,7 @@ int run_check(const check_options& o, const std::string& command_line) {
                 r.reproduce = r.reproduce.substr(0, pos) + " " +
                               r.reproduce.substr(pos + std::string(" # verify ").size());
         }
-    return finish_run(run, cfg, o.run, command_line);
+    return finish_run(run, subjects, cfg, o.run, command_line);
 }
 
 }  // namespace gradproof::cli

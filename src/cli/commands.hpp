@@ -3,6 +3,7 @@
 // error). Shared helpers for run configuration and output files live here too.
 #pragma once
 
+#include "cli/html_output.hpp"
 #include "runner/runner.hpp"
 
 #include <CLI/CLI.hpp>
@@ -26,7 +27,9 @@ struct run_options {
     std::optional<std::uint64_t> seed;
     std::optional<int> cases;
     std::string shard;  // "I/N"
+    double shrink_seconds = 30;
     std::string json_path, junit_path;
+    html_request html;  // --html [FILE]
     bool quiet = false;
 };
 
@@ -35,8 +38,9 @@ void add_run_options(CLI::App& cmd, run_options& o);
 run_config make_config(const run_options& o);
 // Refuses unwritable output paths before a long run (usage_error).
 void check_outputs_writable(const run_options& o);
-// Prints the terminal report and writes the requested files; returns the exit code.
-int finish_run(run_result& run, const run_config& cfg, const run_options& o, const std::string& command_line);
+// Prints the terminal report and writes the requested files; returns the exit code. subjects are
+// those of the run: the HTML report and the results JSON describe them and carry their chart data.
+int finish_run(run_result& run, const std::vector<subject>& subjects, const run_config& cfg, const run_options& o, const std::string& command_line);
 
 struct check_options {
     run_options run;

@@ -52,7 +52,7 @@ int cmd_verify(const verify_options& o, const std::string& command_line) {
     }
     cli::check_outputs_writable(o.run);
     run_result run = run_catalog(subjects, cfg);
-    return cli::finish_run(run, cfg, o.run, command_line);
+    return cli::finish_run(run, subjects, cfg, o.run, command_line);
 }
 
 }  // namespace
@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
     cli::check_options co;
     cli::add_check_command(app, co);
     auto* list = app.add_subcommand("list", "list implementations and properties");
+    cli::report_options ro;
+    auto* report = cli::add_report_command(app, ro);
     std::string worker_plugin;
     auto* worker = app.add_subcommand("worker", "(internal) serve a plug-in over the subprocess protocol");
     worker->add_option("plugin", worker_plugin)->required();
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
         if (list->parsed()) return cmd_list();
         const std::string command_line = join_args(argc, argv);
         if (verify->parsed()) return cmd_verify(vo, command_line);
+        if (report->parsed()) return cli::run_report(ro);
         for (auto* sub : app.get_subcommands())
             if (sub->get_name() == "check") return cli::run_check(co, command_line);
     } catch (const usage_error& e) {

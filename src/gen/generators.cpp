@@ -183,6 +183,29 @@ matrix<T> drop_row(const matrix<T>& m, Eigen::Index r) {
         if (i != r) out.row(o++) = m.row(i);
     return out;
 }
+// Removes rows [r, r + k).
+template <class T>
+matrix<T> drop_rows(const matrix<T>& m, Eigen::Index r, Eigen::Index k) {
+    matrix<T> out(m.rows() - k, m.cols());
+    out.topRows(r) = m.topRows(r);
+    out.bottomRows(m.rows() - r - k) = m.bottomRows(m.rows() - r - k);
+    return out;
+}
+label_vector drop_labels(const label_vector& y, std::size_t r, std::size_t k) {
+    label_vector out = y;
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(r), out.begin() + static_cast<std::ptrdiff_t>(r + k));
+    return out;
+}
+// (start, count) blocks of halving size: first halves, then quarters, …, down to blocks of 2,
+// so that shrinking a large batch takes O(log N) accepted steps (each of which may cost an
+// implementation's timeout) before single rows are tried.
+std::vector<std::pair<Eigen::Index, Eigen::Index>> row_blocks(Eigen::Index n) {
+    std::vector<std::pair<Eigen::Index, Eigen::Index>> out;
+    for (Eigen::Index k = n / 2; k >= 2; k /= 2)
+        for (Eigen::Index start = 0; start + k <= n; start += k) out.emplace_back(start, k);
+    return out;
+}
+
 template <class T>
 matrix<T> drop_col(const matrix<T>& m, Eigen::Index c) {
     matrix<T> out(m.rows(), m.cols() - 1);
@@ -227,6 +250,12 @@ template <class T>
 rc::Seq<loss_case<T>> shrink_loss(const loss_case<T>& c) {
     using C = loss_case<T>;
     const auto n = c.X.rows(), d = c.X.cols(), k = c.W.cols();
+    auto blocks = rc::seq::map(rc::seq::fromContainer(row_blocks(n)), [c](std::pair<Eigen::Index, Eigen::Index> b) {
+        C o = c;
+        o.X = drop_rows(c.X, b.first, b.second);
+        o.y = drop_labels(c.y, static_cast<std::size_t>(b.first), static_cast<std::size_t>(b.second));
+        return o;
+    });
     auto rows = rc::seq::map(rc::seq::range<Eigen::Index>(0, n > 1 ? n : 0), [c](Eigen::Index i) {
         C o = c;
         o.X = drop_row(c.X, i);
@@ -248,7 +277,7 @@ rc::Seq<loss_case<T>> shrink_loss(const loss_case<T>& c) {
     auto reg = c.reg != T(0) ? rc::seq::just([c] { C o = c; o.reg = T(0); return o; }()) : rc::Seq<C>();
     auto labels = rc::seq::map(rc::seq::filter(rc::seq::range<std::size_t>(0, c.y.size()), [c](std::size_t i) { return c.y[i] != 0; }),
                                [c](std::size_t i) { C o = c; o.y[i] = 0; return o; });
-    return rc::seq::concat(std::move(rows), std::move(classes), std::move(features), std::move(reg), std::move(labels),
+    return rc::seq::concat(std::move(blocks), std::move(rows), std::move(classes), std::move(features), std::move(reg), std::move(labels),
                            value_shrinks<C, T>(c, {&C::W, &C::X}));
 }
 
@@ -256,6 +285,13 @@ template <class T>
 rc::Seq<logits_case<T>> shrink_logits(const logits_case<T>& c) {
     using C = logits_case<T>;
     const auto n = c.z.rows(), k = c.z.cols();
+    auto blocks = rc::seq::map(rc::seq::fromContainer(row_blocks(n)), [c](std::pair<Eigen::Index, Eigen::Index> b) {
+        C o = c;
+        o.z = drop_rows(c.z, b.first, b.second);
+        o.g = drop_rows(c.g, b.first, b.second);
+        o.y = drop_labels(c.y, static_cast<std::size_t>(b.first), static_cast<std::size_t>(b.second));
+        return o;
+    });
     auto rows = rc::seq::map(rc::seq::range<Eigen::Index>(0, n > 1 ? n : 0), [c](Eigen::Index i) {
         C o = c;
         o.z = drop_row(c.z, i);
@@ -272,7 +308,8 @@ rc::Seq<logits_case<T>> shrink_logits(const logits_case<T>& c) {
     });
     auto labels = rc::seq::map(rc::seq::filter(rc::seq::range<std::size_t>(0, c.y.size()), [c](std::size_t i) { return c.y[i] != 0; }),
                                [c](std::size_t i) { C o = c; o.y[i] = 0; return o; });
-    return rc::seq::concat(std::move(rows), std::move(classes), std::move(labels), value_shrinks<C, T>(c, {&C::z, &C::g}));
+    return rc::seq::concat(std::move(blocks), std::move(rows), std::move(classes), std::move(labels),
+                           value_shrinks<C, T>(c, {&C::z, &C::g}));
 }
 
 rng_t rng_from(const rc::Random& random) {
@@ -317,7 +354,14 @@ rc::Gen<loss_case<T>> loss(const loss_options& opt) {
         if (embed) {
             // X = I (N = D) makes the scores S = X·W exactly W, so each hazard row of logits
             // reaches the loss unchanged.
-            s.d = s.n = std::min(s.n, 24);
+            // D = N changes the work N·D·C: cap it again (N first, keeping the hazardous C) so the
+            // shape stays within max_d and max_work like every other case.
+            s.n = std::min({s.n, 24, opt.shape.max_d});
+            while (static_cast<long>(s.n) * s.n * s.c > opt.shape.max_work) {
+                if (s.n > 1) s.n = std::max(1, s.n / 2);
+                else s.c = std::max(1, s.c / 2);
+            }
+            s.d = s.n;
             c.X = matrix<T>::Identity(s.n, s.n);
             c.W.resize(s.n, s.c);
             c.y.resize(static_cast<std::size_t>(s.n));

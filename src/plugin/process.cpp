@@ -59,6 +59,12 @@ void implementation_process::start() {
         if (err >= 0) ::dup2(err, 2);
         ::setpgid(0, 0);  // its own process group, so a timeout kills its children too
         ::execvp(args[0], args.data());
+        const char* why = std::strerror(errno);
+        (void)!::write(2, "gradproof: cannot start ", 24);
+        (void)!::write(2, args[0], std::strlen(args[0]));
+        (void)!::write(2, ": ", 2);
+        (void)!::write(2, why, std::strlen(why));
+        (void)!::write(2, "\n", 1);
         ::_exit(127);
     }
     ::close(in_pipe[0]);

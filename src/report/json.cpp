@@ -21,6 +21,57 @@ double read_number(const json& j) {
     return j.get<double>();
 }
 
+json numbers_or_inf(const std::vector<double>& v) {
+    json a = json::array();
+    for (double x : v) a.push_back(number_or_inf(x));
+    return a;
+}
+std::vector<double> read_numbers(const json& j) {
+    std::vector<double> v;
+    for (const auto& e : j) v.push_back(read_number(e));
+    return v;
+}
+
+precision precision_from(const std::string& p) {
+    if (p != "f32" && p != "f64") throw std::runtime_error("results JSON: unknown precision '" + p + "'");
+    return p == "f32" ? precision::f32 : precision::f64;
+}
+
+json diagnostics_json(const diagnostic_data& d) {
+    json j = {{"ulp_samples", json::array()}, {"stability", json::array()}, {"fd_step", json::array()}};
+    for (const auto& u : d.ulp)
+        j["ulp_samples"].push_back({{"implementation", u.implementation}, {"entry_point", u.entry_point},
+                                    {"precision", std::string(to_string(u.prec))}, {"ulps", numbers_or_inf(u.ulps)}});
+    for (const auto& c : d.stability)
+        j["stability"].push_back({{"implementation", c.implementation}, {"entry_point", c.entry_point},
+                                  {"precision", std::string(to_string(c.prec))}, {"label_on", c.label_on},
+                                  {"magnitude", numbers_or_inf(c.magnitude)}, {"ulps", numbers_or_inf(c.ulps)}});
+    for (const auto& f : d.fd)
+        j["fd_step"].push_back({{"description", f.description}, {"step", numbers_or_inf(f.step)},
+                                {"double_error", numbers_or_inf(f.double_error)}, {"mp_error", numbers_or_inf(f.mp_error)}});
+    return j;
+}
+
+diagnostic_data diagnostics_from(const json& j) {
+    diagnostic_data d;
+    for (const auto& e : j.at("ulp_samples"))
+        d.ulp.push_back({e.at("implementation").get<std::string>(), e.at("entry_point").get<std::string>(),
+                         precision_from(e.at("precision").get<std::string>()), read_numbers(e.at("ulps"))});
+    for (const auto& e : j.at("stability"))
+        d.stability.push_back({e.at("implementation").get<std::string>(), e.at("entry_point").get<std::string>(),
+                               precision_from(e.at("precision").get<std::string>()), e.at("label_on").get<std::string>(),
+                               read_numbers(e.at("magnitude")), read_numbers(e.at("ulps"))});
+    for (const auto& e : j.at("fd_step"))
+        d.fd.push_back({e.at("description").get<std::string>(), read_numbers(e.at("step")),
+                        read_numbers(e.at("double_error")), read_numbers(e.at("mp_error"))});
+    for (const auto& c : d.stability)
+        if (c.magnitude.size() != c.ulps.size()) throw std::runtime_error("results JSON: stability curve lengths differ");
+    for (const auto& f : d.fd)
+        if (f.step.size() != f.double_error.size() || f.step.size() != f.mp_error.size())
+            throw std::runtime_error("results JSON: fd_step curve lengths differ");
+    return d;
+}
+
 verdict verdict_from(const std::string& s) {
     if (s == "pass") return verdict::pass;
     if (s == "fail") return verdict::fail;
@@ -60,6 +111,12 @@ void write_json(std::ostream& os, const run_result& run) {
                                 {"seed", r.seed},
                                 {"seconds", r.seconds}});
     }
+    // Both optional on reading: results files written before HTML reports lack them.
+    j["implementations"] = json::array();
+    for (const auto& i : run.implementations)
+        j["implementations"].push_back({{"name", i.name}, {"description", i.description}, {"known_flawed", i.known_flawed},
+                                        {"entry_points_f32", i.entry_points_f32}, {"entry_points_f64", i.entry_points_f64}});
+    j["diagnostics"] = diagnostics_json(run.diagnostics);
     os << j.dump(2) << "\n";
 }
 
@@ -86,9 +143,7 @@ run_result read_json(std::istream& is) {
             property_result r;
             r.implementation = e.at("implementation").get<std::string>();
             r.known_flawed = e.at("known_flawed").get<bool>();
-            const auto p = e.at("precision").get<std::string>();
-            if (p != "f32" && p != "f64") throw std::runtime_error("results JSON: unknown precision '" + p + "'");
-            r.prec = p == "f32" ? precision::f32 : precision::f64;
+            r.prec = precision_from(e.at("precision").get<std::string>());
             r.property = e.at("property").get<std::string>();
             r.claim = e.at("claim").get<std::string>();
             r.needs = e.at("needs").get<std::string>();
@@ -106,6 +161,13 @@ run_result read_json(std::istream& is) {
             r.seconds = e.at("seconds").get<double>();
             run.results.push_back(std::move(r));
         }
+        if (j.contains("implementations"))
+            for (const auto& e : j.at("implementations"))
+                run.implementations.push_back({e.at("name").get<std::string>(), e.at("description").get<std::string>(),
+                                               e.at("known_flawed").get<bool>(),
+                                               e.at("entry_points_f32").get<std::vector<std::string>>(),
+                                               e.at("entry_points_f64").get<std::vector<std::string>>()});
+        if (j.contains("diagnostics")) run.diagnostics = diagnostics_from(j.at("diagnostics"));
         return run;
     } catch (const json::exception& e) {
         throw std::runtime_error(std::string("results JSON: ") + e.what());

@@ -6,6 +6,8 @@
 
 #include <iosfwd>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace gradproof {
 
@@ -28,5 +30,26 @@ void write_junit(std::ostream& os, const run_result& run);
 void write_file_atomically(const std::string& path, const std::string& content);
 
 std::string xml_escape(const std::string& s);
+
+// HTML report (report/html.cpp), rendered from the Mustache templates in reports/, which are
+// embedded into the binary at build time.
+struct report_source {
+    std::string path;   // a results file that went into a merged report
+    run_metadata meta;  // its own metadata (the report header shows the first one's)
+};
+struct html_options {
+    std::vector<report_source> sources;  // noted in the header when there are two or more
+};
+void write_html(std::ostream& os, const run_result& run, const html_options& opt = {});
+
+// The one escaping function for every string in an HTML report: the template engine's {{name}}
+// substitutions are routed through it. Escapes & < > " ' so the result is safe in text and in
+// quoted attribute values.
+std::string html_escape(std::string_view s);
+
+// Merges results files (e.g. shards of one CI run) into one run: metadata of the first; results,
+// implementations and chart data are the union. Of two results for the same implementation,
+// precision and property the worse verdict wins (fail/error over pass over n/a).
+run_result merge_runs(const std::vector<run_result>& runs);
 
 }  // namespace gradproof

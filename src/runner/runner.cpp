@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <ctime>
 #include <fstream>
@@ -67,13 +68,36 @@ property_result run_property(const property& prop, const subject& s, precision p
     meta.description = prop.claim;
 
     const auto& body = p == precision::f32 ? prop.body_f32 : prop.body_f64;
+    std::optional<std::chrono::steady_clock::time_point> first_failure;
+    bool budget_hit = false;
+    std::string last_failure;  // description of the most recent failing evaluation
+    const auto budget = std::chrono::duration<double>(cfg.shrink_budget_seconds);
+    auto guarded = [&] {
+        if (first_failure && std::chrono::steady_clock::now() - *first_failure > budget) {
+            budget_hit = true;
+            RC_DISCARD("shrink time budget exhausted");
+        }
+        try {
+            body(s);
+        } catch (const rc::detail::CaseResult& c) {
+            if (c.type == rc::detail::CaseResult::Type::Failure) {
+                if (!first_failure) first_failure = std::chrono::steady_clock::now();
+                last_failure = c.description;
+            }
+            throw;
+        } catch (const std::exception& e) {
+            if (!first_failure) first_failure = std::chrono::steady_clock::now();
+            last_failure = e.what();
+            throw;
+        }
+    };
     current_margins().reset();
     const auto start = std::chrono::steady_clock::now();
     const rc::detail::TestResult result = [&]() -> rc::detail::TestResult {
         try {
             // A silent listener: RapidCheck's default one prints its own reproduce banner at exit.
             rc::detail::TestListenerAdapter quiet;
-            return rc::detail::checkProperty(rc::detail::toProperty([&] { body(s); }), meta, params, quiet);
+            return rc::detail::checkProperty(rc::detail::toProperty(guarded), meta, params, quiet);
         } catch (const std::exception& e) {
             return rc::detail::Error(e.what());
         }
@@ -92,7 +116,10 @@ property_result run_property(const property& prop, const subject& s, precision p
         const auto& f = result.template get<rc::detail::FailureResult>();
         r.status = verdict::fail;
         r.cases_run = f.numSuccess;
-        r.message = f.description;
+        // After shrinking RapidCheck re-runs the final case for its description; past the budget
+        // that re-run is discarded, so report the last failure seen instead.
+        r.message = budget_hit ? last_failure + fmt::format(" (shrinking stopped after its {} s budget)", cfg.shrink_budget_seconds)
+                               : f.description;
         std::ostringstream ce;
         for (const auto& [type, value] : f.counterExample) {
             (void)type;
