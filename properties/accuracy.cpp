@@ -91,7 +91,9 @@ void log_softmax_matches_the_reference(const subject& s) {
 // forward output (what a correct forward pass returns), so only the backward formula is judged.
 template <class T>
 void softmax_backward_matches_the_reference_vjp(const subject& s) {
-    const auto c = *gen::logits<T>();
+    gen::logits_options opt;
+    opt.with_upstream = true;
+    const auto c = *gen::logits<T>(opt);
     const matrix<T> p = convert<T>(reference::softmax(widen(c.z)));
     const auto dz = call_entry("softmax_backward", [&] { return s.at<T>().softmax_backward(p, c.g); });
     const lmatrix lp = widen(p), lg = widen(c.g);
@@ -101,7 +103,9 @@ void softmax_backward_matches_the_reference_vjp(const subject& s) {
 
 template <class T>
 void log_softmax_backward_matches_the_reference_vjp(const subject& s) {
-    const auto c = *gen::logits<T>();
+    gen::logits_options opt;
+    opt.with_upstream = true;
+    const auto c = *gen::logits<T>(opt);
     const matrix<T> o = convert<T>(reference::log_softmax(widen(c.z)));
     const auto dz = call_entry("log_softmax_backward", [&] { return s.at<T>().log_softmax_backward(o, c.g); });
     const lmatrix lo = widen(o), lg = widen(c.g);

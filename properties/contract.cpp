@@ -132,9 +132,14 @@ void nan_or_inf_in_a_row_stays_in_that_row(const subject& s) {
         }
         require_shape(name, out, c.z.rows(), c.z.cols());
         for (Eigen::Index j = 0; j < out.cols(); ++j)
-            if (!std::isnan(out(bad_row, j)))
-                GRADPROOF_FAIL(fmt::format("{}[{},{}] = {} although row {} holds {}", name, bad_row, j,
-                                           format_exact<T>(out(bad_row, j)), bad_row, format_exact<T>(c.z(bad_row, bad_col))));
+            if (!std::isnan(out(bad_row, j))) {
+                std::string row;
+                for (Eigen::Index k = 0; k < c.z.cols() && k < 8; ++k)
+                    row += (k ? ", " : "") + format_exact<T>(c.z(bad_row, k));
+                GRADPROOF_FAIL(fmt::format("{}[{},{}] = {} although row {} = [{}{}] holds {} at column {}", name, bad_row, j,
+                                           format_exact<T>(out(bad_row, j)), bad_row, row, c.z.cols() > 8 ? ", …" : "",
+                                           format_exact<T>(c.z(bad_row, bad_col)), bad_col));
+            }
         require_close<T>(std::string(name) + " (other rows)", out, ref, t);
     };
     if (e.softmax) check("probs", e.softmax, p_ref, tol.probs);

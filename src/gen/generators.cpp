@@ -288,21 +288,21 @@ rc::Seq<logits_case<T>> shrink_logits(const logits_case<T>& c) {
     auto blocks = rc::seq::map(rc::seq::fromContainer(row_blocks(n)), [c](std::pair<Eigen::Index, Eigen::Index> b) {
         C o = c;
         o.z = drop_rows(c.z, b.first, b.second);
-        o.g = drop_rows(c.g, b.first, b.second);
+        if (c.g.size()) o.g = drop_rows(c.g, b.first, b.second);
         o.y = drop_labels(c.y, static_cast<std::size_t>(b.first), static_cast<std::size_t>(b.second));
         return o;
     });
     auto rows = rc::seq::map(rc::seq::range<Eigen::Index>(0, n > 1 ? n : 0), [c](Eigen::Index i) {
         C o = c;
         o.z = drop_row(c.z, i);
-        o.g = drop_row(c.g, i);
+        if (c.g.size()) o.g = drop_row(c.g, i);
         o.y = drop_label(c.y, static_cast<std::size_t>(i));
         return o;
     });
     auto classes = rc::seq::map(rc::seq::range<Eigen::Index>(0, k > 1 ? k : 0), [c](Eigen::Index j) {
         C o = c;
         o.z = drop_col(c.z, j);
-        o.g = drop_col(c.g, j);
+        if (c.g.size()) o.g = drop_col(c.g, j);
         o.y = relabel_without(c.y, static_cast<std::int32_t>(j));
         return o;
     });
@@ -326,14 +326,15 @@ rc::Gen<logits_case<T>> logits(const logits_options& opt) {
         const shape s = draw_shape(r, opt.shape, size);
         logits_case<T> c;
         c.z.resize(s.n, s.c);
-        c.g.resize(s.n, s.c);
+        c.g.resize(opt.with_upstream ? s.n : 0, opt.with_upstream ? s.c : 0);
         c.y.resize(static_cast<std::size_t>(s.n));
         for (int i = 0; i < s.n; ++i) {
             c.y[static_cast<std::size_t>(i)] = uniform_int(r, 0, s.c - 1);
             fill_hazard_row<T>(r, c.z.row(i).data(), s.c, c.y[static_cast<std::size_t>(i)], draw_hazard<T>(r, opt.hazards),
                                opt.allow_masked);
             const double gs = draw_scale(r);
-            for (int j = 0; j < s.c; ++j) c.g(i, j) = draw_scalar<T>(r, gs);
+            if (opt.with_upstream)
+                for (int j = 0; j < s.c; ++j) c.g(i, j) = draw_scalar<T>(r, gs);
         }
         if (opt.allow_nonfinite_rows && s.n > 1 && chance(r, 0.5)) {
             const int i = uniform_int(r, 0, s.n - 1), j = uniform_int(r, 0, s.c - 1);

@@ -38,6 +38,7 @@ struct logits_options {
     hazard_mode hazards = hazard_mode::mixed;
     bool allow_masked = true;  // −inf entries (masked classes)
     bool allow_nonfinite_rows = false; // +inf / NaN rows (contract tests)
+    bool with_upstream = false;        // draw an upstream gradient g (backward entry points)
 };
 
 struct loss_options {

@@ -121,9 +121,11 @@ property_result run_property(const property& prop, const subject& s, precision p
         r.message = budget_hit ? last_failure + fmt::format(" (shrinking stopped after its {} s budget)", cfg.shrink_budget_seconds)
                                : f.description;
         std::ostringstream ce;
+        // Our case types print themselves as labelled matrices; other drawn values (indices,
+        // flags, permutations) get a line of their own with their type.
         for (const auto& [type, value] : f.counterExample) {
-            (void)type;
-            ce << value;
+            if (!value.empty() && value.front() == '\n') ce << value;
+            else ce << "(" << type << ") " << value << "\n";
         }
         r.counterexample = ce.str();
         r.reproduce = fmt::format("{} verify --implementation {} --property {} --precision {} --seed {} --cases {}",
