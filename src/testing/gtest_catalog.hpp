@@ -1,0 +1,28 @@
+// Instantiates the whole applicable catalog as GoogleTest tests in a user's own test binary:
+//
+//   #include <gradproof/gtest.hpp>
+//   GRADPROOF_REGISTER_CATALOG(gradproof::testing::implementation("my_kernel")
+//                                  .softmax<double>(my_softmax)
+//                                  .cross_entropy<float>(my_cross_entropy_f32)
+//                                  .build());
+//
+// Each applicable (property, precision) becomes a test "<name>_<f64|f32>.<property>" with the
+// same verdicts, counterexamples and reproduce information as `gradproof check`. The seed and case
+// counts come from GRADPROOF_SEED / GRADPROOF_CASES (or RC_PARAMS), defaults otherwise.
+#pragma once
+
+#include "core/subject.hpp"
+#include "testing/in_process.hpp"
+
+namespace gradproof::testing {
+
+// Registers the tests; returns how many (so it can initialise a static).
+int register_catalog(const subject& s);
+
+}  // namespace gradproof::testing
+
+#define GRADPROOF_DETAIL_CONCAT2(a, b) a##b
+#define GRADPROOF_DETAIL_CONCAT(a, b) GRADPROOF_DETAIL_CONCAT2(a, b)
+#define GRADPROOF_REGISTER_CATALOG(...)                                                \
+    [[maybe_unused]] static const int GRADPROOF_DETAIL_CONCAT(gradproof_catalog_, __LINE__) = \
+        ::gradproof::testing::register_catalog(__VA_ARGS__)

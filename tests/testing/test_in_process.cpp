@@ -1,0 +1,86 @@
+// In-process subjects built from ABI-style callables: correct kernels pass, buggy ones fail with
+// the same verdicts as through a plug-in, and contract breaches are caught in-process too.
+#include "properties/property.hpp"
+#include "runner/runner.hpp"
+#include "testing/in_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace gradproof;
+
+namespace {
+
+int good_softmax(const double* z, std::int64_t n, std::int64_t c, double* p) {
+    if (n < 0 || c <= 0) return 1;
+    for (std::int64_t i = 0; i < n; ++i) {
+        double a = -INFINITY;
+        bool bad = false;
+        for (std::int64_t j = 0; j < c; ++j) {
+            bad = bad || std::isnan(z[i * c + j]) || z[i * c + j] == INFINITY;
+            a = std::fmax(a, z[i * c + j]);
+        }
+        double s = 0;
+        for (std::int64_t j = 0; j < c; ++j) s += std::exp(z[i * c + j] - a);
+        for (std::int64_t j = 0; j < c; ++j) p[i * c + j] = (bad || a == -INFINITY) ? NAN : std::exp(z[i * c + j] - a) / s;
+    }
+    return 0;
+}
+
+// No max shift: overflows for logits above 709.
+int unshifted_softmax(const double* z, std::int64_t n, std::int64_t c, double* p) {
+    if (n < 0 || c <= 0) return 1;
+    for (std::int64_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (std::int64_t j = 0; j < c; ++j) s += std::exp(z[i * c + j]);
+        for (std::int64_t j = 0; j < c; ++j) p[i * c + j] = std::exp(z[i * c + j]) / s;
+    }
+    return 0;
+}
+
+// Correct values, but the last output element is never written.
+int lazy_softmax(const double* z, std::int64_t n, std::int64_t c, double* p) {
+    std::vector<double> tmp(static_cast<std::size_t>(n * c));
+    const int rc = good_softmax(z, n, c, tmp.data());
+    for (std::int64_t k = 0; k + 1 < n * c; ++k) p[k] = tmp[static_cast<std::size_t>(k)];
+    return rc;
+}
+
+property_result run(const subject& s, const char* property) {
+    run_config cfg;
+    cfg.cases = 60;
+    return run_property(*find_property(property), s, precision::f64, cfg);
+}
+
+TEST(in_process, correct_kernel_passes) {
+    const auto s = gradproof::testing::implementation("good").softmax<double>(good_softmax).build();
+    for (const char* p : {"softmax_matches_the_reference", "shift_leaves_softmax_unchanged", "every_softmax_row_sums_to_one",
+                          "an_empty_batch_is_handled_per_contract", "nan_or_inf_in_a_row_stays_in_that_row"}) {
+        const auto r = run(s, p);
+        EXPECT_EQ(r.status, verdict::pass) << p << ": " << r.message << r.counterexample;
+    }
+}
+
+TEST(in_process, unshifted_kernel_fails_with_a_large_logit) {
+    const auto s = gradproof::testing::implementation("unshifted").softmax<double>(unshifted_softmax).build();
+    const auto r = run(s, "softmax_matches_the_reference");
+    EXPECT_EQ(r.status, verdict::fail);
+    EXPECT_FALSE(r.counterexample.empty());
+}
+
+TEST(in_process, unwritten_output_is_a_contract_violation) {
+    const auto s = gradproof::testing::implementation("lazy").softmax<double>(lazy_softmax).build();
+    const auto r = run(s, "softmax_matches_the_reference");
+    EXPECT_EQ(r.status, verdict::fail);
+    EXPECT_NE(r.message.find("was not written"), std::string::npos) << r.message;
+}
+
+TEST(in_process, only_registered_entry_points_apply) {
+    const auto s = gradproof::testing::implementation("good").softmax<double>(good_softmax).build();
+    EXPECT_TRUE(find_property("softmax_matches_the_reference")->applicable(s, precision::f64));
+    EXPECT_FALSE(find_property("softmax_matches_the_reference")->applicable(s, precision::f32));
+    EXPECT_FALSE(find_property("cross_entropy_matches_the_reference")->applicable(s, precision::f64));
+}
+
+}  // namespace
