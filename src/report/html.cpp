@@ -379,6 +379,11 @@ data fd_chart(const fd_step_curve& c) {
     return ch.d;
 }
 
+std::size_t code_points(const std::string& s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 // ULP-error histogram of one precision: one row per implementation × entry point.
 data ulp_chart(const run_result& run, precision p) {
     struct bin {
@@ -390,7 +395,14 @@ data ulp_chart(const run_result& run, precision p) {
                                {4, "≤4", 60},       {16, "≤16", 45},      {256, "≤256", 30},      {65536, "≤2¹⁶", 20},
                                {4294967296.0, "≤2³²", 10}, {std::numeric_limits<double>::max(), ">2³²", 0},
                                {std::numeric_limits<double>::infinity(), "inf", 0}};
-    constexpr double label_x = 250, x0 = 258, cw = 46, gap = 2, top = 28, rh = 24;
+    // The label column fits the longest "implementation · entry point" (≈ 6.8 px per character at
+    // the 11.5 px label font), so long plug-in names are not clipped.
+    std::size_t longest = 0;
+    for (const auto& u : run.diagnostics.ulp)
+        if (u.prec == p) longest = std::max(longest, code_points(u.implementation + " · " + u.entry_point));
+    const double label_x = std::max(150.0, 6.8 * static_cast<double>(longest) + 8);
+    const double x0 = label_x + 8;
+    constexpr double cw = 46, gap = 2, top = 28, rh = 24;
     constexpr std::size_t nbins = std::size(bins);
     const double median_x = x0 + nbins * (cw + gap) + 36;
     const double max_x = median_x + 66;

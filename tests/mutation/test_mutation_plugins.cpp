@@ -1,0 +1,57 @@
+// The mutation suite through the plug-in path: every mutant, loaded as a C plug-in in a worker
+// process, is caught by `gradproof check --plugin`, and every correct variant passes.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct outcome {
+    int exit_code = -1;
+    std::string out;
+};
+
+outcome check(const std::string& variant, const std::string& extra) {
+    const std::string cmd = "GRADPROOF_VARIANT=" + variant + " " + GRADPROOF_BINARY + " check -q --precision f64 " + extra +
+                            " --plugin " + MUTATION_PLUGIN + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    outcome o;
+    if (!p) return o;
+    std::array<char, 4096> buf{};
+    while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
+    const int status = pclose(p);
+    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return o;
+}
+
+class mutant_plugin : public ::testing::TestWithParam<std::string> {};
+class correct_plugin : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(mutant_plugin, is_caught_by_check) {
+    // Detection is the point here, not minimal counterexamples: a short shrink budget.
+    const auto o = check(GetParam(), "--shrink-time 1");
+    EXPECT_EQ(o.exit_code, 1) << o.out;
+    EXPECT_NE(o.out.find("shrunk counterexample"), std::string::npos) << o.out;
+}
+
+TEST_P(correct_plugin, passes_check) {
+    const auto o = check(GetParam(), "--cases 60");
+    EXPECT_EQ(o.exit_code, 0) << o.out;
+    EXPECT_NE(o.out.find(" 0 failed"), std::string::npos) << o.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(mutation, mutant_plugin,
+                         ::testing::Values("missing_max_shift", "max_initialized_at_zero", "log_of_rounded_probability",
+                                           "epsilon_inside_log", "gradient_not_divided_by_n",
+                                           "loss_summed_gradient_averaged", "regularization_factor_mismatch",
+                                           "float_accumulation", "last_class_skipped", "simd_tail_drops_last",
+                                           "micro_batch_mean_of_means", "tiny_probabilities_dropped", "ten_digit_log2e",
+                                           "transposed_gradient_index", "clamped_logits"));
+INSTANTIATE_TEST_SUITE_P(mutation, correct_plugin,
+                         ::testing::Values("reversed_summation", "kahan_summation", "long_double_internal", "online_softmax",
+                                           "log1p_form"));
+
+}  // namespace
