@@ -82,6 +82,17 @@ void write_terminal(std::ostream& os, const run_result& run, const terminal_opti
         else ++fail;
     }
     fmt::print(os, "\nm = worst normwise margin (|error| / derived tolerance; ≤ 1 passes). {}× = cases run.\n", "N");
+    bool header = false;
+    for (const auto& r : run.results) {
+        if (r.status != verdict::pass || !(r.worst_componentwise > 1)) continue;
+        if (!header) {
+            fmt::print(os, "\nPassed normwise but exceeded the stricter componentwise level (error relative to the output "
+                           "itself, reported only):\n");
+            header = true;
+        }
+        fmt::print(os, "  {} {} {}: componentwise margin {}\n", r.implementation, to_string(r.prec), r.property,
+                   margin_text(r.worst_componentwise));
+    }
     for (const auto& r : run.results) {
         if (r.status != verdict::fail && r.status != verdict::error) continue;
         fmt::print(os, "\n=== {} {} {}{}: {}\n", r.implementation, to_string(r.prec), r.property,

@@ -72,16 +72,10 @@ struct loss_driver {
         return g / T(static_cast<double>(n));
     }
 
-    // ½·reg·‖W‖² without spurious overflow (as impl::vectorized): reg = 0 gives exactly 0.
+    // ½·reg·‖W‖² without spurious overflow, as naive and vectorized compute it.
     template <class T>
     static T reg_loss(const matrix<T>& W, const T& reg) {
-        if (reg == T(0)) return T(0);
-        if constexpr (std::is_floating_point_v<T>) {
-            const T norm = W.stableNorm();
-            return (T(0.5) * reg * norm) * norm;
-        } else {
-            return T(0.5) * reg * W.squaredNorm();
-        }
+        return detail::half_reg_squared_norm(W, reg);
     }
     template <class T>
     static T reg_grad(const T& w, const T& reg) {
@@ -170,14 +164,6 @@ struct driver : loss_driver<Self>, logit_driver<Self> {
     using loss_driver<Self>::softmax_loss;
     using logit_driver<Self>::cross_entropy;
 };
-
-namespace detail_ {
-template <class T>
-T exp2_(const T& x) {
-    if constexpr (std::is_floating_point_v<T>) return std::exp2(x);
-    else return pow(T(2), x);
-}
-}  // namespace detail_
 
 // ---- mutants ---------------------------------------------------------------------------------
 
@@ -377,13 +363,18 @@ struct tiny_probabilities_dropped : driver<tiny_probabilities_dropped> {
 // a relative error of ≈7.6e−11·|x| in every exp.
 struct ten_digit_log2e : driver<ten_digit_log2e> {
     template <class T>
+    static T exp2_(const T& x) {
+        if constexpr (std::is_floating_point_v<T>) return std::exp2(x);
+        else return pow(T(2), x);  // mp_real: Boost.Multiprecision pow by ADL
+    }
+    template <class T>
     static T row(const T* z, Eigen::Index c, Eigen::Index y, T* p) {
         T mx = z[0];
         for (Eigen::Index j = 1; j < c; ++j)
             if (z[j] > mx) mx = z[j];
         const T log2e = T(1.442695041);
         std::vector<T> e(static_cast<std::size_t>(c));
-        for (Eigen::Index j = 0; j < c; ++j) e[static_cast<std::size_t>(j)] = detail_::exp2_(T((z[j] - mx) * log2e));
+        for (Eigen::Index j = 0; j < c; ++j) e[static_cast<std::size_t>(j)] = exp2_(T((z[j] - mx) * log2e));
         const T s = sum<T>(e);
         for (Eigen::Index j = 0; j < c; ++j) p[j] = e[static_cast<std::size_t>(j)] / s;
         return (mx - z[y]) + detail::log_(s);

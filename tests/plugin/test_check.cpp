@@ -40,7 +40,7 @@ TEST(check, correct_plugin_passes_everything_in_both_precisions) {
 }
 
 TEST(check, segfaulting_plugin_is_reported_with_the_input_and_the_run_completes) {
-    const auto o = run(std::string("check -q --precision f64 --plugin ") + SEGFAULT_PLUGIN);
+    const auto o = run(std::string("check -q --precision f64 --shrink-time 2 --plugin ") + SEGFAULT_PLUGIN);
     EXPECT_EQ(o.exit_code, 1) << o.out;
     EXPECT_TRUE(contains(o.out, "SIGSEGV")) << o.out;
     EXPECT_TRUE(contains(o.out, "shrunk counterexample")) << o.out;
