@@ -141,6 +141,24 @@ void agrees_elementwise_with_the_naive_loop(const subject& s) {
     require_close<T>("dW vs naive", a.dW, widen(b.dW), lmatrix(2 * tol.dW));
 }
 
+template <class T>
+void softmax_stays_accurate_at_language_model_widths(const subject& s) {
+    gen::logits_options opt;
+    opt.shape.wide = true;
+    const auto c = *gen::logits<T>(opt);
+    const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
+    const lmatrix z = widen(c.z);
+    const lmatrix ref = reference::softmax(z);
+    require_close<T>("probs", p, ref, softmax_tolerance<T>(z, ref).probs);
+}
+
+template <class T>
+void cross_entropy_stays_accurate_at_language_model_widths(const subject& s) {
+    gen::logits_options opt;
+    opt.shape.wide = true;
+    check_cross_entropy_case<T>(s, *gen::logits<T>(opt));
+}
+
 #define GRADPROOF_INSTANTIATE(T)                                                                 \
     template void loss_and_gradient_match_the_reference<T>(const subject&);                     \
     template void loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure<T>(const subject&); \
@@ -152,6 +170,8 @@ void agrees_elementwise_with_the_naive_loop(const subject& s) {
     template void loss_and_gradient_stay_finite_and_accurate_under_extreme_logits<T>(const subject&); \
     template void cross_entropy_stays_finite_and_accurate_under_extreme_logits<T>(const subject&); \
     template void agrees_elementwise_with_the_naive_loop<T>(const subject&);                    \
+    template void softmax_stays_accurate_at_language_model_widths<T>(const subject&);           \
+    template void cross_entropy_stays_accurate_at_language_model_widths<T>(const subject&);     \
     template void check_loss_case<T>(const subject&, const loss_case<T>&);                      \
     template void check_cross_entropy_case<T>(const subject&, const logits_case<T>&);
 GRADPROOF_INSTANTIATE(float)

@@ -17,6 +17,8 @@ template <class T> void log_softmax_backward_matches_the_reference_vjp(const sub
 template <class T> void loss_and_gradient_stay_finite_and_accurate_under_extreme_logits(const subject& s);
 template <class T> void cross_entropy_stays_finite_and_accurate_under_extreme_logits(const subject& s);
 template <class T> void agrees_elementwise_with_the_naive_loop(const subject& s);
+template <class T> void softmax_stays_accurate_at_language_model_widths(const subject& s);
+template <class T> void cross_entropy_stays_accurate_at_language_model_widths(const subject& s);
 
 // Shared checks, also used by the invariance properties and by tests.
 template <class T> void check_loss_case(const subject& s, const loss_case<T>& c);

@@ -13,6 +13,7 @@ inline constexpr int identity = 100;      // row sums, ranges, Jacobian structur
 inline constexpr int invariance = 100;    // shifts, permutations, additivity, regularisation
 inline constexpr int white_box_fd = 25;   // 256-bit finite differences of the mp_real instantiation
 inline constexpr int determinism = 50;
-inline constexpr int contract = 30;      // rejections, empty batches, NaN isolation
+inline constexpr int contract = 30;
+inline constexpr int wide = 8;           // C up to 50 257: ≈ 0.1 s of 128-bit reference per row      // rejections, empty batches, NaN isolation
 
 }  // namespace gradproof::case_counts

@@ -12,6 +12,11 @@ namespace gradproof {
 
 bool property::applicable(const subject& s, precision p) const {
     if (white_box && !s.softmax_loss_mp) return false;
+    bool any = false;  // a property with no specific needs still needs some entry point
+    for (auto e : {entry_point::softmax, entry_point::log_softmax, entry_point::softmax_backward,
+                   entry_point::log_softmax_backward, entry_point::cross_entropy, entry_point::softmax_loss})
+        any = any || (p == precision::f32 ? s.f32.has(e) : s.f64.has(e));
+    if (!any) return false;
     for (auto e : needs) {
         if (p == precision::f32 ? !s.f32.has(e) : !s.f64.has(e)) return false;
     }
@@ -85,6 +90,9 @@ std::vector<property> build() {
         GRADPROOF_ENTRY(cross_entropy_stays_finite_and_accurate_under_extreme_logits,
                         "Under extreme logits the cross-entropy loss and dlogits stay finite and accurate.",
                         {E::cross_entropy}, n::extreme),
+        GRADPROOF_ENTRY(cross_entropy_stays_accurate_at_language_model_widths,
+                        "At language-model widths (C = 50 257, odd C above 256, C in the tens of thousands) the cross-entropy loss and dlogits stay accurate.",
+                        {E::cross_entropy}, n::wide),
         GRADPROOF_ENTRY(shift_leaves_cross_entropy_loss_and_gradient_unchanged,
                         "Adding a constant (up to ±1e300) to a row of logits leaves the loss and dlogits unchanged.",
                         {E::cross_entropy}, n::invariance),
@@ -93,6 +101,9 @@ std::vector<property> build() {
                         n::invariance),
         GRADPROOF_ENTRY(softmax_matches_the_reference, "Softmax agrees with the reference within tolerance.",
                         {E::softmax}, n::accuracy),
+        GRADPROOF_ENTRY(softmax_stays_accurate_at_language_model_widths,
+                        "At language-model widths (C = 50 257, odd C above 256, C in the tens of thousands) softmax stays accurate.",
+                        {E::softmax}, n::wide),
         GRADPROOF_ENTRY(every_softmax_row_sums_to_one, "Every softmax row sums to one within tolerance.", {E::softmax},
                         n::identity),
         GRADPROOF_ENTRY(probabilities_lie_in_the_unit_interval, "Every probability lies in [0, 1].", {E::softmax},

@@ -7,7 +7,7 @@ packages=(
   g++ cmake make
   librapidcheck-dev libeigen3-dev libboost-dev libmpfr-dev libgmp-dev libmpfi-dev
   libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev libbenchmark-dev
-  libkainjow-mustache-dev chromium
+  libkainjow-mustache-dev chromium libdnnl-dev ocl-icd-opencl-dev
 )
 
 missing=()

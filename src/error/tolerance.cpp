@@ -94,6 +94,10 @@ softmax_tolerances<T> softmax_tolerance(const lmatrix& z, const lmatrix& p) {
     for (Eigen::Index i = 0; i < z.rows(); ++i) {
         const row_model m = model_row<T>(z, p, i);
         if (!m.valid) continue;
+        // Σ_l |z_l|·|δ_lj − p_l| = A − |z_j|·p_j + |z_j|·(1 − p_j) with A = Σ_l |z_l|·p_l: O(C) per row.
+        long double A = 0;
+        for (Eigen::Index l = 0; l < z.cols(); ++l)
+            if (!std::isinf(z(i, l))) A += std::fabs(z(i, l)) * p(i, l);
         for (Eigen::Index j = 0; j < z.cols(); ++j) {
             if (std::isinf(z(i, j))) continue;  // masked: p = 0 and log p = −inf exactly
             const long double d = m.a - z(i, j);
@@ -102,10 +106,8 @@ softmax_tolerances<T> softmax_tolerance(const lmatrix& z, const lmatrix& p) {
             const long double nw =
                 F * (u * d + m.sigma / (1 - m.sigma) + P::k_elem * u * m.log_s + u * std::fabs(o));
             t.log_probs(i, j) = nw;
-            long double kappa_num = 0;
-            for (Eigen::Index l = 0; l < z.cols(); ++l)
-                if (!std::isinf(z(i, l)))
-                    kappa_num += std::fabs(z(i, l)) * std::fabs((l == j ? 1.0L : 0.0L) - p(i, l));
+            const long double zj = std::fabs(z(i, j));
+            const long double kappa_num = std::max(0.0L, A - zj * p(i, j) + zj * std::fabs(1 - p(i, j)));
             t.log_probs_componentwise(i, j) = o == 0 ? nw : componentwise<T>(nw, kappa_num / std::fabs(o), o);
         }
     }

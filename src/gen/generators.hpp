@@ -31,6 +31,9 @@ struct shape_options {
     int max_d = 48;
     int max_c = 3000;      // odd C above 256 and C in the thousands, sometimes
     long max_work = 40000; // cap on N·D·C (reference cost); shapes above are cut down
+    // Language-model widths instead: C = 50 257 (GPT-2's vocabulary), odd C in 257..4095 or C up
+    // to 50 257, with N ∈ {1, 2}; max_work does not apply.
+    bool wide = false;
 };
 
 struct logits_options {

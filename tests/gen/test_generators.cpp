@@ -492,6 +492,27 @@ template <class T>
     if (sn + sk > n + k) return ::testing::AssertionFailure() << "shape grew";
     if (sn + sk < n + k) {
         const bool rows_only = sn < n && sk == k && sn >= 1;
+        if (sn == n && sk >= 1 && k - sk > 1) {
+            // A block of classes [j, j + kk) removed: every other column kept in order, labels
+            // inside the block moved to j − 1 (or 0), labels after it shifted down by kk.
+            const Eigen::Index kk = k - sk;
+            for (Eigen::Index j = 0; j + kk <= k; ++j) {
+                bool same = true;
+                for (Eigen::Index c = 0; c < sk && same; ++c) {
+                    const Eigen::Index src = c < j ? c : c + kk;
+                    for (Eigen::Index r = 0; r < n && same; ++r) same = bits_of(o.z(r, src)) == bits_of(s.z(r, c));
+                }
+                if (!same) continue;  // (equal columns can make several blocks match: try them all)
+                bool labels_ok = true;
+                for (std::size_t r = 0; r < o.y.size(); ++r) {
+                    const auto v = o.y[r];
+                    const auto want = v >= j + kk ? v - kk : v >= j ? (j > 0 ? j - 1 : 0) : v;
+                    labels_ok = labels_ok && s.y[r] == want;
+                }
+                if (labels_ok) return ::testing::AssertionSuccess();
+            }
+            return ::testing::AssertionFailure() << "class block drop is not a block drop with consistent labels";
+        }
         if (!rows_only && ((n - sn) + (k - sk) != 1 || sn > n || sk > k))
             return ::testing::AssertionFailure() << "shape changed in more than one way";
         if (sn < n) {
