@@ -152,6 +152,33 @@ void softmax_stays_accurate_at_language_model_widths(const subject& s) {
     require_close<T>("probs", p, ref, softmax_tolerance<T>(z, ref).probs);
 }
 
+// Consistency between entry points: cross_entropy's dlogits must equal (softmax − onehot)/N
+// computed from the same implementation's softmax. Both are within their tolerance of exact
+// values that agree, so they may differ by tol(dlogits) + (tol(p) + rounding of p − 1)/N.
+template <class T>
+void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(const subject& s) {
+    gen::logits_options opt;
+    opt.allow_masked = false;
+    const auto c = *gen::logits<T>(opt);
+    const auto ce = call_entry("cross_entropy", [&] { return s.at<T>().cross_entropy(c.z, c.y); });
+    const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
+    require_shape("probs", p, c.z.rows(), c.z.cols());
+    const lmatrix z = widen(c.z);
+    const auto ref = reference::cross_entropy(z, c.y);
+    const auto tce = cross_entropy_tolerance<T>(z, c.y, ref);
+    const auto tp = softmax_tolerance<T>(z, ref.probs);
+    const long double N = static_cast<long double>(c.z.rows());
+    const long double u = unit_roundoff<T>();
+    lmatrix expected = widen(p), tol(c.z.rows(), c.z.cols());
+    for (Eigen::Index i = 0; i < c.z.rows(); ++i)
+        for (Eigen::Index j = 0; j < c.z.cols(); ++j) {
+            const long double ds = expected(i, j) - (j == c.y[static_cast<std::size_t>(i)] ? 1.0L : 0.0L);
+            expected(i, j) = ds / N;
+            tol(i, j) = tce.dlogits(i, j) + (tp.probs(i, j) + u * std::fabs(ds)) / N;
+        }
+    require_close<T>("dlogits vs (softmax − onehot)/N", ce.dlogits, expected, tol);
+}
+
 template <class T>
 void cross_entropy_stays_accurate_at_language_model_widths(const subject& s) {
     gen::logits_options opt;
@@ -171,6 +198,7 @@ void cross_entropy_stays_accurate_at_language_model_widths(const subject& s) {
     template void cross_entropy_stays_finite_and_accurate_under_extreme_logits<T>(const subject&); \
     template void agrees_elementwise_with_the_naive_loop<T>(const subject&);                    \
     template void softmax_stays_accurate_at_language_model_widths<T>(const subject&);           \
+    template void cross_entropy_gradient_equals_softmax_minus_onehot_over_n<T>(const subject&); \
     template void cross_entropy_stays_accurate_at_language_model_widths<T>(const subject&);     \
     template void check_loss_case<T>(const subject&, const loss_case<T>&);                      \
     template void check_cross_entropy_case<T>(const subject&, const logits_case<T>&);

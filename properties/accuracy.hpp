@@ -18,6 +18,7 @@ template <class T> void loss_and_gradient_stay_finite_and_accurate_under_extreme
 template <class T> void cross_entropy_stays_finite_and_accurate_under_extreme_logits(const subject& s);
 template <class T> void agrees_elementwise_with_the_naive_loop(const subject& s);
 template <class T> void softmax_stays_accurate_at_language_model_widths(const subject& s);
+template <class T> void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(const subject& s);
 template <class T> void cross_entropy_stays_accurate_at_language_model_widths(const subject& s);
 
 // Shared checks, also used by the invariance properties and by tests.

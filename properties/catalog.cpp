@@ -41,6 +41,7 @@ namespace n = case_counts;
     property { #fn, claim, {}, true, cases, &p::fn<float>, &p::fn<double>, {} }
 
 std::vector<property> build() {
+    const std::vector<entry_point> ce_and_softmax{E::cross_entropy, E::softmax};
     std::vector<property> c{
         GRADPROOF_ENTRY(loss_and_gradient_match_the_reference,
                         "The loss, dW and dS agree element-wise with the 128-bit MPFR reference within the derived tolerance.",
@@ -93,6 +94,9 @@ std::vector<property> build() {
         GRADPROOF_ENTRY(cross_entropy_stays_accurate_at_language_model_widths,
                         "At language-model widths (C = 50 257, odd C above 256, C in the tens of thousands) the cross-entropy loss and dlogits stay accurate.",
                         {E::cross_entropy}, n::wide),
+        GRADPROOF_ENTRY(cross_entropy_gradient_equals_softmax_minus_onehot_over_n,
+                        "cross_entropy's dlogits equal (softmax − onehot)/N from the same implementation's softmax.",
+                        ce_and_softmax, n::accuracy),
         GRADPROOF_ENTRY(shift_leaves_cross_entropy_loss_and_gradient_unchanged,
                         "Adding a constant (up to ±1e300) to a row of logits leaves the loss and dlogits unchanged.",
                         {E::cross_entropy}, n::invariance),

@@ -47,6 +47,21 @@ int lazy_softmax(const double* z, std::int64_t n, std::int64_t c, double* p) {
     return rc;
 }
 
+// Cross-entropy whose gradient forgets the 1/N (correct loss): inconsistent with its softmax.
+int ce_not_divided(const double* z, const std::int32_t* y, std::int64_t n, std::int64_t c, double* loss, double* dz) {
+    if (n <= 0 || c <= 0) return 1;
+    std::vector<double> p(static_cast<std::size_t>(n * c));
+    good_softmax(z, n, c, p.data());
+    double total = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (y[i] < 0 || y[i] >= c) return 2;
+        total -= std::log(p[static_cast<std::size_t>(i * c + y[i])]);
+        for (std::int64_t j = 0; j < c; ++j) dz[i * c + j] = p[static_cast<std::size_t>(i * c + j)] - (j == y[i] ? 1.0 : 0.0);
+    }
+    *loss = total / static_cast<double>(n);
+    return 0;
+}
+
 property_result run(const subject& s, const char* property) {
     run_config cfg;
     cfg.cases = 60;
@@ -74,6 +89,16 @@ TEST(in_process, unwritten_output_is_a_contract_violation) {
     const auto r = run(s, "softmax_matches_the_reference");
     EXPECT_EQ(r.status, verdict::fail);
     EXPECT_NE(r.message.find("was not written"), std::string::npos) << r.message;
+}
+
+TEST(in_process, gradient_inconsistent_with_softmax_is_caught) {
+    const auto s = gradproof::testing::implementation("inconsistent")
+                       .softmax<double>(good_softmax)
+                       .cross_entropy<double>(ce_not_divided)
+                       .build();
+    const auto r = run(s, "cross_entropy_gradient_equals_softmax_minus_onehot_over_n");
+    EXPECT_EQ(r.status, verdict::fail) << r.message;
+    EXPECT_NE(r.message.find("dlogits vs (softmax − onehot)/N"), std::string::npos) << r.message;
 }
 
 TEST(in_process, only_registered_entry_points_apply) {
