@@ -1,4 +1,6 @@
 // The gradproof executable: exit codes, one-line usage errors, and the files it writes.
+#include "support/run_command.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -11,22 +13,11 @@
 
 namespace {
 
-struct outcome {
-    int exit_code = -1;
-    std::string out;  // stdout and stderr together
-};
+using namespace gradproof;
 
-outcome run(const std::string& args) {
-    const std::string cmd = std::string(GRADPROOF_BINARY) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    outcome o;
-    if (!p) return o;
-    std::array<char, 4096> buf{};
-    while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
-    const int status = pclose(p);
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
-}
+using test_support::outcome;
+
+outcome run(const std::string& args) { return test_support::run_command(std::string(GRADPROOF_BINARY) + " " + args); }
 
 std::string read(const std::filesystem::path& p) {
     std::ifstream f(p);
@@ -35,7 +26,7 @@ std::string read(const std::filesystem::path& p) {
     return s.str();
 }
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int lines(const std::string& s) { return test_support::line_count(s); }
 
 TEST(cli, unknown_option_is_one_line_and_exit_2) {
     const auto o = run("verify --no-such-option");

@@ -1,5 +1,7 @@
 // The mutation suite through the plug-in path: every mutant, loaded as a C plug-in in a worker
 // process, is caught by `gradproof check --plugin`, and every correct variant passes.
+#include "support/run_command.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -9,22 +11,11 @@
 
 namespace {
 
-struct outcome {
-    int exit_code = -1;
-    std::string out;
-};
+using gradproof::test_support::outcome;
 
 outcome check(const std::string& variant, const std::string& extra) {
-    const std::string cmd = "GRADPROOF_VARIANT=" + variant + " " + GRADPROOF_BINARY + " check -q --precision f64 " + extra +
-                            " --plugin " + MUTATION_PLUGIN + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    outcome o;
-    if (!p) return o;
-    std::array<char, 4096> buf{};
-    while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
-    const int status = pclose(p);
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
+    return gradproof::test_support::run_command("GRADPROOF_VARIANT=" + variant + " " + GRADPROOF_BINARY +
+                                                " check -q --precision f64 " + extra + " --plugin " + MUTATION_PLUGIN);
 }
 
 class mutant_plugin : public ::testing::TestWithParam<std::string> {};

@@ -1,6 +1,8 @@
 // gradproof check against real shared libraries: a correct plug-in passes; crashing, hanging,
 // misbehaving and broken ones are reported with the triggering input while the run completes;
 // unloadable ones are one-line errors with exit code 2.
+#include "support/run_command.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -11,25 +13,14 @@
 
 namespace {
 
-struct outcome {
-    int exit_code = -1;
-    std::string out;
-};
+using gradproof::test_support::outcome;
 
 outcome run(const std::string& args) {
-    const std::string cmd = std::string(GRADPROOF_BINARY) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    outcome o;
-    if (!p) return o;
-    std::array<char, 4096> buf{};
-    while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
-    const int status = pclose(p);
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
+    return gradproof::test_support::run_command(std::string(GRADPROOF_BINARY) + " " + args);
 }
 
 bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int lines(const std::string& s) { return gradproof::test_support::line_count(s); }
 
 TEST(check, correct_plugin_passes_everything_in_both_precisions) {
     const auto o = run(std::string("check -q --cases 20 --plugin ") + CORRECT_PLUGIN);

@@ -6,6 +6,8 @@
 
 #include "report_templates.hpp"
 
+#include "support/run_command.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -279,22 +281,11 @@ TEST(html_report, ten_implementations_stay_under_a_few_megabytes) {
 }
 
 // The `report` subcommand: bad input is one line on stderr and exit 2; shards merge into one file.
-struct outcome {
-    int exit_code = -1;
-    std::string out;
-};
+using gradproof::test_support::outcome;
 outcome run_cli(const std::string& args) {
-    const std::string cmd = std::string(GRADPROOF_BINARY) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    outcome o;
-    if (!p) return o;
-    std::array<char, 4096> buf{};
-    while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
-    const int status = pclose(p);
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
+    return gradproof::test_support::run_command(std::string(GRADPROOF_BINARY) + " " + args);
 }
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int lines(const std::string& s) { return gradproof::test_support::line_count(s); }
 
 TEST(report_cli, unreadable_or_malformed_input_is_one_line_and_exit_2) {
     const auto dir = std::filesystem::temp_directory_path() / "gradproof_test_html_cli";
