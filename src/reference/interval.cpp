@@ -30,6 +30,7 @@
 #include <boost/multiprecision/number.hpp>
 
 #include "core/validate.hpp"
+#include "reference/mpfr_support.hpp"
 
 #include <mpfi.h>
 #include <mpfr.h>
@@ -48,35 +49,7 @@ namespace gradproof::reference {
 namespace detail {
 namespace {
 
-constexpr mpfr_prec_t ld_digits = std::numeric_limits<long double>::digits;
-constexpr long double ld_nan = std::numeric_limits<long double>::quiet_NaN();
-
-using mpfr_struct = std::remove_extent_t<mpfr_t>;
 using mpfi_struct = std::remove_extent_t<mpfi_t>;
-
-// n MPFR numbers at one precision (exact_dot may change individual ones); not copyable.
-class mpfr_vec {
-public:
-    mpfr_vec(Eigen::Index n, mpfr_prec_t prec) : v_(static_cast<std::size_t>(n)), ptr_(v_.size()) {
-        for (std::size_t i = 0; i < v_.size(); ++i) {
-            mpfr_init2(&v_[i], prec);
-            ptr_[i] = &v_[i];
-        }
-    }
-    ~mpfr_vec() {
-        for (auto& x : v_) mpfr_clear(&x);
-    }
-    mpfr_vec(const mpfr_vec&) = delete;
-    mpfr_vec& operator=(const mpfr_vec&) = delete;
-
-    mpfr_ptr operator[](Eigen::Index i) { return &v_[static_cast<std::size_t>(i)]; }
-    mpfr_srcptr operator[](Eigen::Index i) const { return &v_[static_cast<std::size_t>(i)]; }
-    const mpfr_ptr* ptrs(Eigen::Index offset = 0) const { return ptr_.data() + offset; }
-
-private:
-    std::vector<mpfr_struct> v_;
-    std::vector<mpfr_ptr> ptr_;
-};
 
 class mpfi_vec {
 public:
@@ -96,19 +69,6 @@ private:
     std::vector<mpfi_struct> v_;
 };
 
-class mpfr_num {
-public:
-    explicit mpfr_num(mpfr_prec_t prec) { mpfr_init2(v_, prec); }
-    ~mpfr_num() { mpfr_clear(v_); }
-    mpfr_num(const mpfr_num&) = delete;
-    mpfr_num& operator=(const mpfr_num&) = delete;
-    operator mpfr_ptr() { return v_; }
-    operator mpfr_srcptr() const { return v_; }
-
-private:
-    mpfr_t v_;
-};
-
 class mpfi_num {
 public:
     explicit mpfi_num(mpfr_prec_t prec) { mpfi_init2(v_, prec); }
@@ -121,12 +81,6 @@ public:
 private:
     mpfi_t v_;
 };
-
-void check_bits(unsigned bits) {
-    if (bits < 64)
-        gradproof::detail::throw_invalid("bits", "must be at least 64 (the long double significand), got " +
-                                                     std::to_string(bits));
-}
 
 // Outward rounding to long double. MPFI stores a zero right endpoint as −0; both zero endpoints
 // are reported as +0 (the same real number) so that [0, 0] reads as such.
@@ -153,58 +107,6 @@ void set_nan_row(interval_matrix& m, Eigen::Index i) {
     m.lo.row(i).setConstant(ld_nan);
     m.hi.row(i).setConstant(ld_nan);
 }
-
-void load(mpfr_vec& out, const lmatrix& m) {
-    for (Eigen::Index i = 0; i < m.size(); ++i) mpfr_set_ld(out[i], m.data()[i], MPFR_RNDN);
-}
-
-void load_row(mpfr_vec& out, const lmatrix& m, Eigen::Index i) {
-    for (Eigen::Index j = 0; j < m.cols(); ++j) mpfr_set_ld(out[j], m(i, j), MPFR_RNDN);
-}
-
-mpfr_prec_t bit_length(unsigned long n) {
-    mpfr_prec_t b = 0;
-    for (; n != 0; n >>= 1) ++b;
-    return b;
-}
-
-// Exact dot products of finite operands (mpfr_dot would do, but allocates on every call).
-class exact_dot {
-public:
-    // out ← Σ_k a[k]·b[k] exactly; changes out's precision. A nonzero term is a multiple of 2^lsb,
-    // lsb = EXP(a) − PREC(a) + EXP(b) − PREC(b), below 2^(EXP(a) + EXP(b)) in magnitude, so every
-    // partial sum of n terms is a multiple of 2^(min lsb) below n·2^(max EXP): at precision
-    // max EXP − min lsb + bit_length(n) no addition rounds, and a product rounds not at all at
-    // precision PREC(a) + PREC(b).
-    void operator()(mpfr_ptr out, const mpfr_ptr* a, const mpfr_ptr* b, unsigned long n) {
-        bool any = false;
-        mpfr_exp_t top = 0, lsb = 0;
-        mpfr_prec_t prod_prec = MPFR_PREC_MIN;
-        for (unsigned long k = 0; k < n; ++k) {
-            assert(mpfr_number_p(a[k]) && mpfr_number_p(b[k]));
-            if (mpfr_zero_p(a[k]) || mpfr_zero_p(b[k])) continue;
-            const mpfr_exp_t e = mpfr_get_exp(a[k]) + mpfr_get_exp(b[k]);
-            const mpfr_exp_t l = e - mpfr_get_prec(a[k]) - mpfr_get_prec(b[k]);
-            prod_prec = std::max(prod_prec, mpfr_get_prec(a[k]) + mpfr_get_prec(b[k]));
-            top = any ? std::max(top, e) : e;
-            lsb = any ? std::min(lsb, l) : l;
-            any = true;
-        }
-        mpfr_set_prec(out, std::max<mpfr_prec_t>(any ? top - lsb + bit_length(n) : 1, MPFR_PREC_MIN));
-        mpfr_set_zero(out, 1);
-        if (!any) return;
-        mpfr_set_prec(prod_, prod_prec);
-        for (unsigned long k = 0; k < n; ++k) {
-            [[maybe_unused]] int inexact = mpfr_mul(prod_, a[k], b[k], MPFR_RNDN);
-            assert(inexact == 0);
-            inexact = mpfr_add(out, out, prod_, MPFR_RNDN);
-            assert(inexact == 0);
-        }
-    }
-
-private:
-    mpfr_num prod_{2 * ld_digits};
-};
 
 // Interval form of point.cpp's row_eval: a = max z at index k (an exact point), d_j = z_j − a
 // rounded outward, e_j = exp(d_j), s = Σ_{j≠k} e_j. MPFI handles the masked −inf entries as the
