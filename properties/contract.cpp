@@ -34,7 +34,7 @@ void labels_outside_the_class_range_are_rejected(const subject& s) {
     auto c = *gen::loss<T>(opt);
     const auto C = static_cast<std::int32_t>(c.W.cols());
     const auto i = *rc::gen::inRange<std::size_t>(0, c.y.size());
-    const std::int32_t bad = *rc::gen::element(C, C + 1, -1, std::numeric_limits<std::int32_t>::min());
+    const std::int32_t bad = *rc::gen::element(C, C + 1, -1, -100, std::numeric_limits<std::int32_t>::min());
     c.y[i] = bad;
     if (e.softmax_loss && !declined([&] { (void)e.softmax_loss(c.W, c.X, c.y, c.reg); }))
         GRADPROOF_FAIL(fmt::format("softmax_loss accepted label {} at index {} with C = {}", bad, i, C));

@@ -7,7 +7,9 @@ packages=(
   g++ cmake make
   librapidcheck-dev libeigen3-dev libboost-dev libmpfr-dev libgmp-dev libmpfi-dev
   libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev libbenchmark-dev
-  libkainjow-mustache-dev chromium libdnnl-dev ocl-icd-opencl-dev
+  libkainjow-mustache-dev chromium
+  # third-party implementations checked by the suite (plug-in adapters and --exec adapters)
+  libdnnl-dev ocl-icd-opencl-dev libtorch-dev python3-numpy python3-scipy
 )
 
 missing=()
