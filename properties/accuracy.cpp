@@ -179,6 +179,73 @@ void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(const subject& s)
     require_close<T>("dlogits vs (softmax − onehot)/N", ce.dlogits, expected, tol);
 }
 
+// Consistency between softmax_loss's two outputs, black-box: dW must be the derivative of the
+// same implementation's own loss. Along a direction V, with W± = fl(W ± h·V) (rounded in T) and
+// Δ = W⁺ − W⁻ (formed exactly in long double), Taylor's theorem about W gives
+//   L(W⁺) − L(W⁻) = ⟨∇L(W), Δ⟩ + ½(a⁺ᵀH a⁺ − a⁻ᵀH a⁻) + R₃,   a± = W± − W,
+//   |R₃| ≤ (M₃/3)·h³ with M₃ = mean_i max over rows of range_j((x_i·V)_j)³ + 0:
+// the third derivative of lse along s is the third central moment of s under p, at most
+// range(s)³, and the regulariser is quadratic. The Hessian term vanishes for symmetric rounding;
+// with r = a⁺ + a⁻ it is ≤ ½‖r‖·‖H‖·‖a⁺ − a⁻‖, ‖H‖ ≤ ½·mean_i‖x_i‖² + reg (‖diag p − ppᵀ‖ ≤ ½).
+// The implementation's two losses and its dW are within their derived tolerances (tolerance.hpp)
+// of the exact values, so
+//   |L̂⁺ − L̂⁻ − ⟨dŴ, Δ⟩| ≤ tol_L(W⁺) + tol_L(W⁻) + Σ tol_dW|Δ| + F·(M₃h³/3 + Hessian term)
+// plus long-double rounding of the comparison itself; F is the one safety factor. The step
+// h = 2^⌊log₂ ∛(3·tol_L/M₃)⌋ balances the truncation and the rounding terms, so the relative
+// resolution is about (u·|L|)^(2/3): coarser than the reference properties, but it needs nothing
+// but the implementation's own outputs (an inconsistent loss/gradient pair: a missing 1/N, a
+// reg·W term of the wrong size, a gradient of a different loss).
+template <class T>
+void gradient_matches_finite_differences_of_its_own_loss(const subject& s) {
+    gen::loss_options opt;
+    opt.shape.max_work = 2000;
+    opt.hazards = gen::hazard_mode::ordinary;
+    const auto c = *gen::loss<T>(opt);
+    const matrix<T> V = (*gen::direction<T>(c.W.rows(), c.W.cols())).V;
+    const auto& f = s.at<T>().softmax_loss;
+    const long double reg = static_cast<long double>(c.reg);
+    const lmatrix W = widen(c.W), X = widen(c.X), Vl = widen(V);
+    const Eigen::Index n = X.rows();
+
+    long double m3 = 0, hess = reg;  // M₃ for V (per unit step), bound on ‖H‖
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const Eigen::Matrix<long double, 1, Eigen::Dynamic> sv = X.row(i) * Vl;
+        const long double range = sv.maxCoeff() - sv.minCoeff();
+        m3 += range * range * range / static_cast<long double>(n);
+        hess += 0.5L * X.row(i).squaredNorm() / static_cast<long double>(n);
+    }
+    const auto ref0 = reference::softmax_loss(W, X, c.y, reg);
+    const auto tol0 = softmax_loss_tolerance<T>(W, X, c.y, reg, ref0);
+    const long double h_opt = m3 > 0 ? std::cbrt(3 * tol0.loss / m3) : 1.0L;
+    const T h = static_cast<T>(std::exp2(std::floor(std::log2(std::min(h_opt, 1.0L)))));
+
+    const matrix<T> Wp = (c.W + h * V).eval(), Wm = (c.W - h * V).eval();
+    const auto lp = call_entry("softmax_loss", [&] { return f(Wp, c.X, c.y, c.reg); });
+    const auto lm = call_entry("softmax_loss", [&] { return f(Wm, c.X, c.y, c.reg); });
+    const auto l0 = call_entry("softmax_loss", [&] { return f(c.W, c.X, c.y, c.reg); });
+    require_shape("dW", l0.dW, c.W.rows(), c.W.cols());
+
+    const lmatrix Wpl = widen(Wp), Wml = widen(Wm);
+    const auto refp = reference::softmax_loss(Wpl, X, c.y, reg);
+    const auto refm = reference::softmax_loss(Wml, X, c.y, reg);
+    const long double tol_p = softmax_loss_tolerance<T>(Wpl, X, c.y, reg, refp).loss;
+    const long double tol_m = softmax_loss_tolerance<T>(Wml, X, c.y, reg, refm).loss;
+
+    const long double ul = std::numeric_limits<long double>::epsilon() / 2;
+    const lmatrix delta = Wpl - Wml, ap = Wpl - W, am = Wml - W;
+    const lmatrix dW = widen(l0.dW);
+    const long double directional = (dW.array() * delta.array()).sum();
+    const long double magnitude = (dW.array() * delta.array()).abs().sum();
+    const long double grad_tol = (tol0.dW.array() * delta.array().abs()).sum();
+    const long double hl = static_cast<long double>(h);
+    const long double truncation = m3 * hl * hl * hl / 3 + 0.5L * (ap + am).norm() * hess * (ap - am).norm();
+    const long double rounding = gamma(static_cast<long double>(dW.size() + 2), ul) * (magnitude + std::fabs(static_cast<long double>(lp.loss)) + std::fabs(static_cast<long double>(lm.loss)));
+    const long double tol = tol_p + tol_m + grad_tol + tolerance_policy::safety_factor * (truncation + rounding);
+    const long double fd = static_cast<long double>(lp.loss) - static_cast<long double>(lm.loss);
+    require_close_ld<T>(fmt::format("L(W + hV) − L(W − hV) with h = {:g} vs ⟨dW, Δ⟩", static_cast<double>(h)), fd,
+                        directional, tol);
+}
+
 template <class T>
 void cross_entropy_stays_accurate_at_language_model_widths(const subject& s) {
     gen::logits_options opt;
@@ -200,6 +267,7 @@ void cross_entropy_stays_accurate_at_language_model_widths(const subject& s) {
     template void softmax_stays_accurate_at_language_model_widths<T>(const subject&);           \
     template void cross_entropy_gradient_equals_softmax_minus_onehot_over_n<T>(const subject&); \
     template void cross_entropy_stays_accurate_at_language_model_widths<T>(const subject&);     \
+    template void gradient_matches_finite_differences_of_its_own_loss<T>(const subject&);       \
     template void check_loss_case<T>(const subject&, const loss_case<T>&);                      \
     template void check_cross_entropy_case<T>(const subject&, const logits_case<T>&);
 GRADPROOF_INSTANTIATE(float)

@@ -20,6 +20,7 @@ template <class T> void agrees_elementwise_with_the_naive_loop(const subject& s)
 template <class T> void softmax_stays_accurate_at_language_model_widths(const subject& s);
 template <class T> void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(const subject& s);
 template <class T> void cross_entropy_stays_accurate_at_language_model_widths(const subject& s);
+template <class T> void gradient_matches_finite_differences_of_its_own_loss(const subject& s);
 
 // Shared checks, also used by the invariance properties and by tests.
 template <class T> void check_loss_case(const subject& s, const loss_case<T>& c);

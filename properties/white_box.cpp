@@ -121,7 +121,7 @@ void directional_derivative_equals_multiprecision_finite_differences(const subje
     o.hazards = gen::hazard_mode::ordinary;
     o.shape.max_work = 1200;
     const auto c = *gen::loss<T>(o);
-    const auto V = *gen::direction<double>(c.W.rows(), c.W.cols());
+    const auto V = (*gen::direction<double>(c.W.rows(), c.W.cols())).V;
     const auto opt = fd_settings();
     const mp_precision_guard guard(opt.bits);
     const auto m = to_mp(c);
@@ -144,8 +144,8 @@ void directional_derivative_equals_multiprecision_finite_differences(const subje
 template <class T>
 void hessian_vector_products_are_symmetric(const subject& s) {
     const auto c = *gen::loss<T>(small_ordinary());
-    const auto V1 = *gen::direction<double>(c.W.rows(), c.W.cols());
-    const auto V2 = *gen::direction<double>(c.W.rows(), c.W.cols());
+    const auto V1 = (*gen::direction<double>(c.W.rows(), c.W.cols())).V;
+    const auto V2 = (*gen::direction<double>(c.W.rows(), c.W.cols())).V;
     const auto opt = fd_settings();
     const mp_precision_guard guard(opt.bits);
     const auto m = to_mp(c);

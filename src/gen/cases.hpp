@@ -23,4 +23,10 @@ struct loss_case {
     T reg{};
 };
 
+// A direction V in W's space (directional derivatives); shown as a named matrix in counterexamples.
+template <class T>
+struct direction_case {
+    matrix<T> V;
+};
+
 }  // namespace gradproof

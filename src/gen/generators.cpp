@@ -421,12 +421,12 @@ rc::Gen<loss_case<T>> loss(const loss_options& opt) {
 }
 
 template <class T>
-rc::Gen<matrix<T>> direction(Eigen::Index rows, Eigen::Index cols) {
-    return rc::Gen<matrix<T>>([rows, cols](const rc::Random& random, int) {
+rc::Gen<direction_case<T>> direction(Eigen::Index rows, Eigen::Index cols) {
+    return rc::Gen<direction_case<T>>([rows, cols](const rc::Random& random, int) {
         rng_t r = rng_from(random);
         matrix<T> v(rows, cols);
         for (Eigen::Index k = 0; k < v.size(); ++k) v.data()[k] = static_cast<T>(normal(r));
-        return rc::shrinkable::just(std::move(v));
+        return rc::shrinkable::just(direction_case<T>{std::move(v)});
     });
 }
 
@@ -434,7 +434,7 @@ template rc::Gen<logits_case<float>> logits<float>(const logits_options&);
 template rc::Gen<logits_case<double>> logits<double>(const logits_options&);
 template rc::Gen<loss_case<float>> loss<float>(const loss_options&);
 template rc::Gen<loss_case<double>> loss<double>(const loss_options&);
-template rc::Gen<matrix<float>> direction<float>(Eigen::Index, Eigen::Index);
-template rc::Gen<matrix<double>> direction<double>(Eigen::Index, Eigen::Index);
+template rc::Gen<direction_case<float>> direction<float>(Eigen::Index, Eigen::Index);
+template rc::Gen<direction_case<double>> direction<double>(Eigen::Index, Eigen::Index);
 
 }  // namespace gradproof::gen

@@ -58,6 +58,6 @@ rc::Gen<loss_case<T>> loss(const loss_options& opt = {});
 
 // Random vector of the same size as a loss case's W (direction for directional derivatives).
 template <class T>
-rc::Gen<matrix<T>> direction(Eigen::Index rows, Eigen::Index cols);
+rc::Gen<direction_case<T>> direction(Eigen::Index rows, Eigen::Index cols);
 
 }  // namespace gradproof::gen

@@ -54,6 +54,12 @@ void showValue(const loss_case<T>& c, std::ostream& os) {
 }
 
 template <class T>
+void showValue(const direction_case<T>& c, std::ostream& os) {
+    os << "\n";
+    print_matrix(os, "V", c.V);
+}
+
+template <class T>
 std::string to_text(const logits_case<T>& c) {
     std::ostringstream os;
     showValue(c, os);
@@ -73,6 +79,8 @@ template void showValue<float>(const logits_case<float>&, std::ostream&);
 template void showValue<double>(const logits_case<double>&, std::ostream&);
 template void showValue<float>(const loss_case<float>&, std::ostream&);
 template void showValue<double>(const loss_case<double>&, std::ostream&);
+template void showValue<float>(const direction_case<float>&, std::ostream&);
+template void showValue<double>(const direction_case<double>&, std::ostream&);
 template std::string to_text<float>(const logits_case<float>&);
 template std::string to_text<double>(const logits_case<double>&);
 template std::string to_text<float>(const loss_case<float>&);

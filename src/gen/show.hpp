@@ -20,6 +20,9 @@ template <class T>
 void showValue(const loss_case<T>& c, std::ostream& os);
 
 template <class T>
+void showValue(const direction_case<T>& c, std::ostream& os);
+
+template <class T>
 std::string to_text(const logits_case<T>& c);
 template <class T>
 std::string to_text(const loss_case<T>& c);
