@@ -69,7 +69,7 @@ void cross_entropy_matches_the_reference(const subject& s) {
 
 template <class T>
 void softmax_matches_the_reference(const subject& s) {
-    const auto c = *gen::logits<T>();
+    const auto c = *gen::unlabelled_logits<T>();
     const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     const lmatrix z = widen(c.z);
     const lmatrix ref = reference::softmax(z);
@@ -79,7 +79,7 @@ void softmax_matches_the_reference(const subject& s) {
 
 template <class T>
 void log_softmax_matches_the_reference(const subject& s) {
-    const auto c = *gen::logits<T>();
+    const auto c = *gen::unlabelled_logits<T>();
     const auto o = call_entry("log_softmax", [&] { return s.at<T>().log_softmax(c.z); });
     const lmatrix z = widen(c.z);
     const lmatrix ref = reference::log_softmax(z);
@@ -93,7 +93,7 @@ template <class T>
 void softmax_backward_matches_the_reference_vjp(const subject& s) {
     gen::logits_options opt;
     opt.with_upstream = true;
-    const auto c = *gen::logits<T>(opt);
+    const auto c = *gen::unlabelled_logits<T>(opt);
     const matrix<T> p = convert<T>(reference::softmax(widen(c.z)));
     const auto dz = call_entry("softmax_backward", [&] { return s.at<T>().softmax_backward(p, c.g); });
     const lmatrix lp = widen(p), lg = widen(c.g);
@@ -105,7 +105,7 @@ template <class T>
 void log_softmax_backward_matches_the_reference_vjp(const subject& s) {
     gen::logits_options opt;
     opt.with_upstream = true;
-    const auto c = *gen::logits<T>(opt);
+    const auto c = *gen::unlabelled_logits<T>(opt);
     const matrix<T> o = convert<T>(reference::log_softmax(widen(c.z)));
     const auto dz = call_entry("log_softmax_backward", [&] { return s.at<T>().log_softmax_backward(o, c.g); });
     const lmatrix lo = widen(o), lg = widen(c.g);
@@ -145,7 +145,7 @@ template <class T>
 void softmax_stays_accurate_at_language_model_widths(const subject& s) {
     gen::logits_options opt;
     opt.shape.wide = true;
-    const auto c = *gen::logits<T>(opt);
+    const auto c = *gen::unlabelled_logits<T>(opt);
     const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     const lmatrix z = widen(c.z);
     const lmatrix ref = reference::softmax(z);

@@ -31,7 +31,7 @@ void every_row_of_ds_sums_to_zero(const subject& s) {
 template <class T>
 void every_softmax_row_sums_to_one(const subject& s) {
     gen::logits_options opt;
-    const auto c = *gen::logits<T>(opt);
+    const auto c = *gen::unlabelled_logits<T>(opt);
     const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     require_shape("probs", p, c.z.rows(), c.z.cols());
     const lmatrix z = widen(c.z);
@@ -46,7 +46,7 @@ void every_softmax_row_sums_to_one(const subject& s) {
 // Exact: a correctly computed probability is a rounded value of a real in [0, 1].
 template <class T>
 void probabilities_lie_in_the_unit_interval(const subject& s) {
-    const auto c = *gen::logits<T>();
+    const auto c = *gen::unlabelled_logits<T>();
     const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     require_shape("probs", p, c.z.rows(), c.z.cols());
     for (Eigen::Index i = 0; i < p.rows(); ++i) {
@@ -75,7 +75,7 @@ jacobian_case<T> jacobian_of(const subject& s) {
     gen::logits_options opt;
     opt.shape.max_c = 128;
     opt.allow_masked = false;
-    const auto c = *gen::logits<T>(opt);
+    const auto c = *gen::unlabelled_logits<T>(opt);
     jacobian_case<T> jc;
     jc.p = convert<T>(reference::softmax(widen(matrix<T>(c.z.topRows(1)))));
     const Eigen::Index C = c.z.cols();

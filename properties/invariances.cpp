@@ -54,7 +54,7 @@ std::vector<std::size_t> draw_permutation(std::size_t n) {
 
 template <class T>
 void shift_leaves_softmax_unchanged(const subject& s) {
-    auto c = *gen::logits<T>();
+    auto c = *gen::unlabelled_logits<T>();
     matrix<T> shifted = c.z;
     for (Eigen::Index i = 0; i < c.z.rows(); ++i) {
         T k = draw_shift<T>();
@@ -234,7 +234,7 @@ void soft_label_gradient_equals_p_times_sum_t_minus_t(const subject& s) {
     gen::logits_options opt;
     opt.shape.max_c = 64;
     opt.allow_masked = false;
-    const auto c = *gen::logits<T>(opt);
+    const auto c = *gen::unlabelled_logits<T>(opt);
     const Eigen::Index C = c.z.cols();
     const matrix<T> Z = c.z.topRows(1).replicate(C, 1);
     label_vector y(static_cast<std::size_t>(C));

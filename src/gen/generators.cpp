@@ -430,7 +430,18 @@ rc::Gen<direction_case<T>> direction(Eigen::Index rows, Eigen::Index cols) {
     });
 }
 
+template <class T>
+rc::Gen<logits_case<T>> unlabelled_logits(const logits_options& opt) {
+    // Mapping the whole shrink tree: shrinking still runs on the labelled case underneath.
+    return rc::gen::map(logits<T>(opt), [](logits_case<T> c) {
+        c.y.clear();
+        return c;
+    });
+}
+
 template rc::Gen<logits_case<float>> logits<float>(const logits_options&);
+template rc::Gen<logits_case<float>> unlabelled_logits<float>(const logits_options&);
+template rc::Gen<logits_case<double>> unlabelled_logits<double>(const logits_options&);
 template rc::Gen<logits_case<double>> logits<double>(const logits_options&);
 template rc::Gen<loss_case<float>> loss<float>(const loss_options&);
 template rc::Gen<loss_case<double>> loss<double>(const loss_options&);

@@ -53,6 +53,11 @@ struct loss_options {
 template <class T>
 rc::Gen<logits_case<T>> logits(const logits_options& opt = {});
 
+// The same logits without labels, for entry points that take none (softmax, log_softmax and their
+// backward functions): counterexamples then show no labels that played no part.
+template <class T>
+rc::Gen<logits_case<T>> unlabelled_logits(const logits_options& opt = {});
+
 template <class T>
 rc::Gen<loss_case<T>> loss(const loss_options& opt = {});
 

@@ -40,7 +40,7 @@ template <class T>
 void showValue(const logits_case<T>& c, std::ostream& os) {
     os << "\n";
     print_matrix(os, "logits", c.z);
-    print_labels(os, "labels", c.y);
+    if (!c.y.empty()) print_labels(os, "labels", c.y);
     if (c.g.size() > 0 && c.g.size() <= 64) print_matrix(os, "upstream", c.g);
 }
 
