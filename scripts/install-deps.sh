@@ -8,8 +8,10 @@ packages=(
   librapidcheck-dev libeigen3-dev libboost-dev libmpfr-dev libgmp-dev libmpfi-dev
   libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev libbenchmark-dev
   libkainjow-mustache-dev chromium
+  # fuzzing (.ci/run, preset fuzz): clang with libFuzzer's runtime, llvm-symbolizer for reports
+  clang-14 libclang-rt-14-dev llvm-14
   # third-party implementations checked by the suite (plug-in adapters and --exec adapters)
-  libdnnl-dev ocl-icd-opencl-dev libtorch-dev python3-numpy python3-scipy
+  libdnnl-dev ocl-icd-opencl-dev libtorch-dev python3-numpy python3-scipy python3-torch
 )
 
 missing=()

@@ -36,6 +36,9 @@ struct run_options {
 void add_run_options(CLI::App& cmd, run_options& o);
 // Builds a run_config (RC_PARAMS, GTEST_SHARD_* and the options); throws usage_error.
 run_config make_config(const run_options& o);
+// The part of make_config that needs no catalog (cli/options.cpp, fuzzed by tests/fuzz/fuzz_cli.cpp):
+// RC_PARAMS, the shard environment and every option except the property names' existence.
+run_config config_from_options(const run_options& o);
 // Refuses unwritable output paths before a long run (usage_error).
 void check_outputs_writable(const run_options& o);
 // Prints the terminal report and writes the requested files; returns the exit code. subjects are
@@ -51,5 +54,18 @@ struct check_options {
 };
 void add_check_command(CLI::App& app, check_options& o);
 int run_check(const check_options& o, const std::string& command_line);
+
+// gradproof bench (cli/bench.cpp; measuring code in src/bench/).
+struct bench_options {
+    std::vector<std::string> shapes;  // NxDxC
+    std::optional<int> repetitions, threads;
+    bool quick = false, no_certify = false, no_peers = false, quiet = false;
+    std::string certify_shape;
+    std::string python = "/usr/bin/python3";
+    std::optional<std::string> torch_peer;
+    std::string json_path;
+};
+CLI::App* add_bench_command(CLI::App& app, bench_options& o);
+int run_bench_command(const bench_options& o);
 
 }  // namespace gradproof::cli

@@ -12,18 +12,6 @@
 
 namespace gradproof::cli {
 
-void add_html_option(CLI::App& cmd, html_request& r) {
-    // A callback rather than a plain string option: `--html` alone must be told apart from no --html.
-    cmd.add_option_function<std::vector<std::string>>(
-           "--html",
-           [&r](const std::vector<std::string>& v) {
-               r.enabled = true;
-               if (!v.empty()) r.path = v.front();
-           },
-           "write an HTML report to FILE (default: reports/out/gradproof-<time>.html)")
-        ->expected(0, 1);
-}
-
 std::string resolve_html_path(const html_request& r) {
     if (!r.enabled) return {};
     if (!r.path.empty()) return r.path;

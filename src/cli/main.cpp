@@ -3,6 +3,7 @@
 //   gradproof check    run it on plug-ins (--plugin) and protocol programs (--exec)
 //   gradproof list     list implementations and properties
 //   gradproof report   render saved results files (merged) as one HTML report
+//   gradproof bench    time the implementations against the machine's bounds and peers
 // Exit codes: 0 all pass (failures of known-flawed specimens are expected), 1 a property failed,
 // 2 usage error or bad input (one clear line on stderr).
 #include "cli/commands.hpp"
@@ -51,6 +52,7 @@ int cmd_verify(const verify_options& o, const std::string& command_line) {
         subjects.push_back(*s);
     }
     cli::check_outputs_writable(o.run);
+    install_stop_handlers();  // SIGINT/SIGTERM: stop at the next case, still write the files
     run_result run = run_catalog(subjects, cfg);
     return cli::finish_run(run, subjects, cfg, o.run, command_line);
 }
@@ -66,6 +68,8 @@ int main(int argc, char** argv) {
     cli::add_run_options(*verify, vo.run);
     cli::check_options co;
     cli::add_check_command(app, co);
+    cli::bench_options bo;
+    auto* bench = cli::add_bench_command(app, bo);
     auto* list = app.add_subcommand("list", "list implementations and properties");
     cli::report_options ro;
     auto* report = cli::add_report_command(app, ro);
@@ -93,6 +97,7 @@ int main(int argc, char** argv) {
         const std::string command_line = join_args(argc, argv);
         if (verify->parsed()) return cmd_verify(vo, command_line);
         if (report->parsed()) return cli::run_report(ro);
+        if (bench->parsed()) return cli::run_bench_command(bo);
         for (auto* sub : app.get_subcommands())
             if (sub->get_name() == "check") return cli::run_check(co, command_line);
     } catch (const usage_error& e) {

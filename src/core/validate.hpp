@@ -6,6 +6,8 @@
 #include "core/scalar.hpp"
 
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -13,6 +15,12 @@ namespace gradproof {
 
 namespace detail {
 [[noreturn]] void throw_invalid(const std::string& argument, const std::string& why);
+
+// Refuses a work array before it is allocated: rows×cols elements of elem_bytes each must not
+// overflow int64 and must fit in the machine's physical memory (an overcommitted allocation
+// would otherwise be OOM-killed, not thrown). Throws std::invalid_argument naming `argument`.
+void check_work_size(const std::string& argument, std::int64_t rows, std::int64_t cols, std::size_t elem_bytes,
+                     const std::string& what);
 
 template <class T>
 bool is_finite_scalar(const T& x) {
@@ -36,6 +44,8 @@ void validate_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_v
     if (static_cast<Eigen::Index>(y.size()) != X.rows())
         detail::throw_invalid("y", "has " + std::to_string(y.size()) + " labels but X has " +
                                        std::to_string(X.rows()) + " rows");
+    // The scores X·W (N×C) are the one array sized by a product of two dimensions.
+    detail::check_work_size("X", X.rows(), W.cols(), sizeof(T), "the scores X·W");
     for (std::size_t i = 0; i < y.size(); ++i)
         if (y[i] < 0 || y[i] >= W.cols())
             detail::throw_invalid("y", "label " + std::to_string(y[i]) + " at index " + std::to_string(i) +

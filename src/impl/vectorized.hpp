@@ -8,11 +8,13 @@
 // probability (so it stays finite when p_y underflows), the difference a − z_y is formed before
 // the O(1) log term is added (so huge equal logits keep log 2), and log1p keeps log-probabilities
 // next to 0 componentwise accurate. Rounding-error bounds for these formulas are in
-// src/error/tolerance.hpp.
+// src/error/tolerance.hpp. softmax_loss and cross_entropy share the per-row kernel of
+// impl/fused_loss.hpp; softmax_loss runs fused over blocks of X on up to num_threads() threads.
 #pragma once
 
 #include "core/matrix.hpp"
 #include "core/validate.hpp"
+#include "impl/fused_loss.hpp"
 #include "impl/math.hpp"
 
 namespace gradproof::impl {
@@ -86,45 +88,25 @@ struct vectorized {
         return o;
     }
 
-    // Per-row losses ℓ_i and dS = P − Y of a logit matrix.
-    template <class T>
-    static void rows_loss_and_ds(const matrix<T>& z, const label_vector& y, Eigen::Matrix<T, Eigen::Dynamic, 1>& rows,
-                                 matrix<T>& ds) {
-        auto st = stats(z);
-        rows.resize(z.rows());
-        for (Eigen::Index i = 0; i < z.rows(); ++i) {
-            const auto yi = y[static_cast<std::size_t>(i)];
-            if (!st.valid[static_cast<std::size_t>(i)]) { rows(i) = detail::nan_<T>(); continue; }
-            rows(i) = (st.max(i) - z(i, yi)) + detail::log1p_(st.rest(i));
-            st.e.row(i) /= (T(1) + st.rest(i));
-            st.e(i, yi) -= T(1);
-        }
-        ds = std::move(st.e);
-    }
-
     template <class T>
     static cross_entropy_result<T> cross_entropy(const matrix<T>& z, const label_vector& y) {
         validate_cross_entropy(z, y);
-        Eigen::Matrix<T, Eigen::Dynamic, 1> rows;
         cross_entropy_result<T> r;
-        rows_loss_and_ds(z, y, rows, r.dlogits);
+        r.dlogits = z;
+        T sum = T(0);
+        for (Eigen::Index i = 0; i < z.rows(); ++i)
+            sum += detail::softmax_row_loss_and_ds(&r.dlogits(i, 0), z.cols(), y[static_cast<std::size_t>(i)]);
         const T n = T(z.rows());
-        r.loss = rows.sum() / n;
+        r.loss = sum / n;
         r.dlogits /= n;
         return r;
     }
 
+    // Fused, cache-blocked and threaded (impl/fused_loss.hpp; thread count: impl/parallel.hpp).
     template <class T>
     static loss_result<T> softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
         validate_softmax_loss(W, X, y, reg);
-        const matrix<T> scores = X * W;
-        Eigen::Matrix<T, Eigen::Dynamic, 1> rows;
-        loss_result<T> r;
-        rows_loss_and_ds(scores, y, rows, r.dS);
-        const T n = T(X.rows());
-        r.loss = rows.sum() / n + detail::half_reg_squared_norm(W, reg);
-        r.dW = (X.transpose() * r.dS) / n + reg * W;
-        return r;
+        return detail::fused_softmax_loss(W, X, y, reg);
     }
 
     template <class T>

@@ -2,6 +2,7 @@
 
 #include "plugin/abi.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <unistd.h>
 
@@ -24,14 +25,18 @@ json request(const char* op, const char* dt, Eigen::Index n, Eigen::Index c) {
 std::string exchange(implementation_process& p, const char* op, const json& header, const std::string& payload,
                      std::size_t expect) {
     const auto m = p.call(header, payload, expect);
-    const std::string status = m.header.value("status", "");
+    // Fields of the wrong type (a peer's bug) read as absent rather than throwing JSON errors.
+    auto text = [&](const char* key, const std::string& absent) {
+        return m.header.contains(key) && m.header[key].is_string() ? m.header[key].get<std::string>() : absent;
+    };
+    const std::string status = text("status", "");
     if (m.header.contains("contract") && m.header["contract"].is_array() && !m.header["contract"].empty()) {
         std::string what;
-        for (const auto& v : m.header["contract"]) what += (what.empty() ? "" : "; ") + v.get<std::string>();
+        for (const auto& v : m.header["contract"]) what += (what.empty() ? "" : "; ") + (v.is_string() ? v.get<std::string>() : v.dump());
         throw contract_violation(std::string(op) + " broke the contract: " + what);
     }
-    if (status == "rejected") throw rejected_input(m.header.value("message", "rejected"));
-    if (status != "ok") throw implementation_failure(std::string(op) + ": " + m.header.value("message", "error '" + status + "'"));
+    if (status == "rejected") throw rejected_input(text("message", "rejected"));
+    if (status != "ok") throw implementation_failure(std::string(op) + ": " + text("message", "error '" + status + "'"));
     if (m.payload.size() != expect)
         throw implementation_failure(std::string(op) + ": answer has " + std::to_string(m.payload.size()) + " bytes, expected " +
                                      std::to_string(expect));
@@ -123,28 +128,64 @@ external_implementation open_process(std::vector<std::string> argv, const std::s
     } catch (const std::exception& e) {
         throw load_error(what + ": " + e.what());
     }
-    if (hello.header.value("status", "") != "ok")
-        throw load_error(what + ": " + hello.header.value("message", std::string("did not answer hello")));
-    const auto& eps = hello.header.value("entry_points", json::array());
-    if (!eps.is_array()) throw load_error(what + ": hello answer has no entry_points list");
-    for (const auto& e : eps)
-        if (e.is_string()) x.entry_points.push_back(e.get<std::string>());
-    for (const auto& e : hello.header.value("wrong_kind", json::array()))
-        if (e.is_string()) x.wrong_kind.push_back(e.get<std::string>());
-    if (x.entry_points.empty()) {
-        std::string msg = what + ": exports none of the gradproof_* entry points";
-        if (!x.wrong_kind.empty()) msg += " (" + x.wrong_kind.front() + " exists but is not a function)";
-        throw load_error(msg);
-    }
-    x.subj.name = hello.header.contains("name") && hello.header["name"].is_string() ? hello.header["name"].get<std::string>()
-                                                                                     : name;
+    hello_info info = parse_hello(hello.header, what);
+    x.entry_points = std::move(info.entry_points);
+    x.wrong_kind = std::move(info.wrong_kind);
+    x.subj.name = info.name.empty() ? name : info.name;
     x.subj.description = what;
     x.subj.f64 = remote_entry_points<double>(x.process, x.entry_points);
     x.subj.f32 = remote_entry_points<float>(x.process, x.entry_points);
     return x;
 }
 
+std::string string_field(const json& h, const char* key) {
+    return h.contains(key) && h[key].is_string() ? h[key].get<std::string>() : std::string();
+}
+
+// Names shown in reports and reproduce lines: printable ASCII without quotes, bounded length.
+bool acceptable_name(const std::string& s) {
+    if (s.empty() || s.size() > 128) return false;
+    for (unsigned char ch : s)
+        if (ch < 0x20 || ch > 0x7e || ch == '\'' || ch == '"' || ch == '\\') return false;
+    return true;
+}
+
 }  // namespace
+
+hello_info parse_hello(const json& header, const std::string& what) {
+    if (!header.is_object()) throw load_error(what + ": hello answer is not a JSON object");
+    if (string_field(header, "status") != "ok") {
+        std::string message = string_field(header, "message");
+        if (message.empty()) message = "did not answer hello";
+        throw load_error(what + ": " + message.substr(0, 500));
+    }
+    if (!header.contains("entry_points") || !header["entry_points"].is_array())
+        throw load_error(what + ": hello answer has no entry_points list");
+    hello_info info;
+    // Only the twelve names of the ABI count; anything else a peer lists is ignored.
+    std::vector<std::string> known;
+    for (auto e : all_entry_points)
+        for (auto p : {precision::f64, precision::f32}) known.push_back(entry_name(e, p));
+    auto take = [&](const json& list, std::vector<std::string>& out, bool symbols) {
+        if (!list.is_array()) return;
+        for (const auto& e : list) {
+            if (!e.is_string()) continue;
+            const std::string v = e.get<std::string>();
+            const std::string entry = symbols && v.rfind("gradproof_", 0) == 0 ? v.substr(10) : v;
+            if (std::find(known.begin(), known.end(), entry) == known.end()) continue;
+            if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+        }
+    };
+    take(header["entry_points"], info.entry_points, false);
+    if (header.contains("wrong_kind")) take(header["wrong_kind"], info.wrong_kind, true);
+    if (info.entry_points.empty()) {
+        std::string msg = what + ": exports none of the gradproof_* entry points";
+        if (!info.wrong_kind.empty()) msg += " (" + info.wrong_kind.front() + " exists but is not a function)";
+        throw load_error(msg);
+    }
+    if (const std::string n = string_field(header, "name"); acceptable_name(n)) info.name = n;
+    return info;
+}
 
 std::string self_executable() {
     std::error_code ec;

@@ -34,6 +34,16 @@ external_implementation open_plugin(const std::string& path, const process_optio
 // Runs `/bin/sh -c COMMAND` as a protocol peer; throws load_error when it does not answer hello.
 external_implementation open_exec(const std::string& command, const process_options& options);
 
+// What a hello answer says: validated entry points (names of the ABI only), symbols of the wrong
+// kind, and the peer's display name (empty when absent). Throws load_error (prefixed by `what`)
+// for an answer that is not "ok" or lists no entry point.
+struct hello_info {
+    std::vector<std::string> entry_points;
+    std::vector<std::string> wrong_kind;
+    std::string name;
+};
+hello_info parse_hello(const nlohmann::json& header, const std::string& what);
+
 // Path of the running gradproof executable (to start workers).
 std::string self_executable();
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -47,27 +48,22 @@ std::vector<std::string> unwritten(const std::vector<T>& v, const char* name) {
     return out;
 }
 
-struct loaded_plugin {
-    void* handle = nullptr;
-    std::map<std::string, void*> symbols;          // entry name → function
-    std::vector<std::string> wrong_kind;           // exported but not functions
-};
-
 // Symbol discovery: a name that resolves to something other than a function (a data object of
 // the same name) is reported, not called.
-loaded_plugin load(const std::string& path, std::string& error) {
-    loaded_plugin p;
-    p.handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!p.handle) {
+detail::discovered_symbols load(const std::string& path) {
+    detail::discovered_symbols p;
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
         const char* e = ::dlerror();
-        error = e ? e : "dlopen failed";
+        p.load_error = e ? e : "dlopen failed";
         return p;
     }
+    p.loaded = true;
     for (auto e : all_entry_points)
         for (auto prec : {precision::f64, precision::f32}) {
             const std::string sym = symbol_name(e, prec);
             ::dlerror();
-            void* addr = ::dlsym(p.handle, sym.c_str());
+            void* addr = ::dlsym(handle, sym.c_str());
             if (!addr || ::dlerror()) continue;
             Dl_info info{};
             void* entry_ptr = nullptr;
@@ -79,9 +75,22 @@ loaded_plugin load(const std::string& path, std::string& error) {
                     continue;
                 }
             }
-            p.symbols[entry_name(e, prec)] = addr;
+            p.functions[entry_name(e, prec)] = addr;
         }
     return p;
+}
+
+// An integer header field; a float (1e30 would not convert), string or out-of-range value is refused.
+std::int64_t int_field(const json& h, const char* key, std::int64_t absent) {
+    if (!h.contains(key)) return absent;
+    const auto& v = h[key];
+    if (v.is_number_unsigned()) {
+        if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            throw protocol::protocol_error(std::string("header field '") + key + "' is out of range");
+        return static_cast<std::int64_t>(v.get<std::uint64_t>());
+    }
+    if (v.is_number_integer()) return v.get<std::int64_t>();
+    throw protocol::protocol_error(std::string("header field '") + key + "' is not an integer");
 }
 
 template <class T>
@@ -93,13 +102,22 @@ struct handler {
 
     // Returns {status header, payload}. Inputs are checked for modification against copies.
     static std::pair<json, std::string> call(const std::string& op, void* fn, const json& h, const std::string& in) {
-        const std::int64_t n = h.value("n", std::int64_t{-1}), c = h.value("c", std::int64_t{-1}),
-                           d = h.value("d", std::int64_t{0});
+        const std::int64_t n = int_field(h, "n", -1), c = int_field(h, "c", -1), d = int_field(h, "d", 0);
         // Negative or absurd sizes are passed through to the plug-in (that is what is being
         // tested) but never used to size our own buffers beyond the payload we received.
         const auto un = static_cast<std::size_t>(std::max<std::int64_t>(n, 0));
         const auto uc = static_cast<std::size_t>(std::max<std::int64_t>(c, 0));
         const auto ud = static_cast<std::size_t>(std::max<std::int64_t>(d, 0));
+        // Every buffer sized from the header must fit in the payload actually received: a header
+        // claiming n = 1e18 (or an n×c that overflows) is refused before anything is allocated.
+        auto elements = [&](std::size_t rows, std::size_t cols, std::size_t elem) {
+            std::size_t count = 0;
+            if (__builtin_mul_overflow(rows, cols, &count) || count > in.size() / elem)
+                throw protocol::protocol_error("header dimensions (n=" + std::to_string(n) + ", c=" + std::to_string(c) +
+                                               ", d=" + std::to_string(d) + ") exceed the payload of " +
+                                               std::to_string(in.size()) + " bytes");
+            return count;
+        };
         std::size_t off = 0;
         std::vector<std::string> contract;
         std::string out;
@@ -109,10 +127,10 @@ struct handler {
                 contract.push_back(std::string("input ") + name + " was modified");
         };
         if (op == "softmax" || op == "log_softmax") {
-            std::vector<T> z(un * uc);
+            std::vector<T> z(elements(un, uc, sizeof(T)));
             protocol::extract(in, off, z.data(), z.size());
             const auto z0 = z;
-            auto o = garbage_filled<T>(un * uc);
+            auto o = garbage_filled<T>(z.size());
             rc = reinterpret_cast<row_fn>(fn)(z.data(), n, c, o.data());
             check_same(z, z0, "logits");
             if (rc == 0) {
@@ -121,11 +139,12 @@ struct handler {
                 protocol::append(out, o.data(), o.size());
             }
         } else if (op == "softmax_backward" || op == "log_softmax_backward") {
-            std::vector<T> a(un * uc), g(un * uc);
+            const std::size_t count = elements(un, uc, sizeof(T));
+            std::vector<T> a(count), g(count);
             protocol::extract(in, off, a.data(), a.size());
             protocol::extract(in, off, g.data(), g.size());
             const auto a0 = a, g0 = g;
-            auto o = garbage_filled<T>(un * uc);
+            auto o = garbage_filled<T>(count);
             rc = reinterpret_cast<bwd_fn>(fn)(a.data(), g.data(), n, c, o.data());
             check_same(a, a0, "forward output");
             check_same(g, g0, "upstream gradient");
@@ -135,14 +154,14 @@ struct handler {
                 protocol::append(out, o.data(), o.size());
             }
         } else if (op == "cross_entropy") {
-            std::vector<T> z(un * uc);
-            std::vector<std::int32_t> y(un);
+            std::vector<T> z(elements(un, uc, sizeof(T)));
+            std::vector<std::int32_t> y(elements(un, 1, sizeof(std::int32_t)));
             protocol::extract(in, off, z.data(), z.size());
             protocol::extract(in, off, y.data(), y.size());
             const auto z0 = z;
             const auto y0 = y;
             T loss = garbage<T>();
-            auto o = garbage_filled<T>(un * uc);
+            auto o = garbage_filled<T>(z.size());
             rc = reinterpret_cast<ce_fn>(fn)(z.data(), y.data(), n, c, &loss, o.data());
             check_same(z, z0, "logits");
             check_same(y, y0, "labels");
@@ -154,8 +173,8 @@ struct handler {
                 protocol::append(out, o.data(), o.size());
             }
         } else if (op == "softmax_loss") {
-            std::vector<T> W(ud * uc), X(un * ud);
-            std::vector<std::int32_t> y(un);
+            std::vector<T> W(elements(ud, uc, sizeof(T))), X(elements(un, ud, sizeof(T)));
+            std::vector<std::int32_t> y(elements(un, 1, sizeof(std::int32_t)));
             T reg{};
             protocol::extract(in, off, W.data(), W.size());
             protocol::extract(in, off, X.data(), X.size());
@@ -164,7 +183,7 @@ struct handler {
             const auto W0 = W, X0 = X;
             const auto y0 = y;
             T loss = garbage<T>();
-            auto o = garbage_filled<T>(ud * uc);
+            auto o = garbage_filled<T>(W.size());
             rc = reinterpret_cast<loss_fn>(fn)(W.data(), X.data(), y.data(), n, d, c, reg, &loss, o.data());
             check_same(W, W0, "W");
             check_same(X, X0, "X");
@@ -189,6 +208,35 @@ struct handler {
 
 }  // namespace
 
+namespace detail {
+
+std::pair<json, std::string> handle_request(const discovered_symbols& p, const protocol::message& m) {
+    try {
+        if (!m.header.contains("op") || !m.header["op"].is_string())
+            return {json{{"status", "error"}, {"message", "request has no op"}}, {}};
+        const std::string op = m.header["op"].get<std::string>();
+        if (op == "hello") {
+            if (!p.loaded) return {json{{"status", "error"}, {"message", "cannot load plug-in: " + p.load_error}}, {}};
+            json eps = json::array();
+            for (const auto& [name, fn] : p.functions) eps.push_back(name);
+            return {json{{"status", "ok"}, {"protocol", protocol::version}, {"entry_points", eps}, {"wrong_kind", p.wrong_kind}},
+                    {}};
+        }
+        const std::string dtype = m.header.contains("dtype") && m.header["dtype"].is_string()
+                                      ? m.header["dtype"].get<std::string>()
+                                      : std::string();
+        const auto it = p.functions.find(op + "_" + dtype);
+        if (it == p.functions.end() || (dtype != "f64" && dtype != "f32"))
+            return {json{{"status", "error"}, {"message", "no symbol for " + op + "_" + dtype}}, {}};
+        return dtype == "f64" ? handler<double>::call(op, it->second, m.header, m.payload)
+                              : handler<float>::call(op, it->second, m.header, m.payload);
+    } catch (const std::exception& e) {
+        return {json{{"status", "error"}, {"message", e.what()}}, {}};
+    }
+}
+
+}  // namespace detail
+
 int run_worker(const std::string& plugin_path) {
     // Keep the protocol on private descriptors; whatever the plug-in prints goes to stderr and
     // whatever it reads comes from /dev/null.
@@ -198,11 +246,12 @@ int run_worker(const std::string& plugin_path) {
     if (devnull >= 0) ::dup2(devnull, 0);
     ::dup2(2, 1);
 
-    std::string error;
-    const loaded_plugin p = load(plugin_path, error);
+    const detail::discovered_symbols p = load(plugin_path);
     for (;;) {
         protocol::message m;
         try {
+            // Requests come from gradproof itself; the bound only keeps a corrupted stream from
+            // asking for absurd memory (payloads grow with the data actually received anyway).
             m = protocol::read_message(proto_in, std::nullopt, std::uint64_t{1} << 40);
         } catch (const protocol::eof_error&) {
             return 0;
@@ -210,33 +259,8 @@ int run_worker(const std::string& plugin_path) {
             protocol::write_message(proto_out, json{{"status", "error"}, {"message", e.what()}});
             return 3;
         }
-        const std::string op = m.header.value("op", "");
-        try {
-            if (op == "hello") {
-                if (!p.handle) {
-                    protocol::write_message(proto_out, json{{"status", "error"}, {"message", "cannot load plug-in: " + error}});
-                    continue;
-                }
-                json eps = json::array();
-                for (const auto& [name, fn] : p.symbols) eps.push_back(name);
-                protocol::write_message(proto_out, json{{"status", "ok"},
-                                                        {"protocol", protocol::version},
-                                                        {"entry_points", eps},
-                                                        {"wrong_kind", p.wrong_kind}});
-                continue;
-            }
-            const std::string dtype = m.header.value("dtype", "");
-            const auto it = p.symbols.find(op + "_" + dtype);
-            if (it == p.symbols.end()) {
-                protocol::write_message(proto_out, json{{"status", "error"}, {"message", "no symbol for " + op + "_" + dtype}});
-                continue;
-            }
-            auto [h, payload] = dtype == "f64" ? handler<double>::call(op, it->second, m.header, m.payload)
-                                               : handler<float>::call(op, it->second, m.header, m.payload);
-            protocol::write_message(proto_out, h, payload);
-        } catch (const std::exception& e) {
-            protocol::write_message(proto_out, json{{"status", "error"}, {"message", e.what()}});
-        }
+        auto [h, payload] = detail::handle_request(p, m);
+        protocol::write_message(proto_out, h, payload);
     }
 }
 

@@ -1,5 +1,6 @@
 #include "protocol/wire.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <poll.h>
 #include <unistd.h>
@@ -86,13 +87,18 @@ message read_message(int fd, std::optional<deadline> until, std::uint64_t max_pa
     }
     if (bytes > max_payload)
         throw protocol_error("payload of " + std::to_string(bytes) + " bytes exceeds the expected " + std::to_string(max_payload));
-    m.payload.resize(static_cast<std::size_t>(bytes));
-    std::size_t got = 0;
-    while (got < m.payload.size()) {
-        const std::size_t r = read_some(fd, m.payload.data() + got, m.payload.size() - got, until);
+    // The buffer grows with the bytes that actually arrive (at most 1 MiB ahead of them): a header
+    // claiming a huge payload allocates nothing until its data is really sent.
+    constexpr std::uint64_t chunk = std::uint64_t{1} << 20;
+    m.payload.reserve(static_cast<std::size_t>(std::min(bytes, chunk)));
+    while (m.payload.size() < bytes) {
+        const std::size_t got = m.payload.size();
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(bytes - got, chunk));
+        m.payload.resize(got + want);
+        const std::size_t r = read_some(fd, m.payload.data() + got, want, until);
+        m.payload.resize(got + r);
         if (r == 0)
             throw protocol_error("payload truncated: " + std::to_string(got) + " of " + std::to_string(bytes) + " bytes");
-        got += r;
     }
     return m;
 }

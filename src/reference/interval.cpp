@@ -2,8 +2,8 @@
 // at p = `bits` (≥ 64; 128 and up to certify doubles) and rounded outward to long double.
 //
 // Why the result contains the exact value: inputs are long doubles held exactly in 64-bit MPFR
-// numbers; S = X·W and ‖W‖² are computed exactly (exact_dot sizes the result so that no addition
-// rounds), so the row maximum a is an exact point and every d_j = S_j − a is the exact difference
+// numbers; S = X·W (integer superaccumulator, exact_sum.hpp) and ‖W‖² (exact_dot) are computed
+// exactly, so the row maximum a is an exact point and every d_j = S_j − a is the exact difference
 // rounded outward to p bits. From there every step is an MPFI operation, which returns an
 // interval containing the exact result for all points of its interval arguments; by induction the
 // final interval contains the exact real value, and rounding lo down and hi up (MPFR_RNDD/RNDU) to
@@ -17,7 +17,8 @@
 // bounds (ε_row = (C + max|d_j| + 4)·2^-p relative, componentwise, for p, o, ℓ and dS) bound the
 // relative width the same way, twice over (one side each). At p = 128 that is below 2^-100 except
 // for dW, whose width is normwise (relative to |X|ᵀ|dS|/N + reg·|W|) because its two terms can
-// cancel, and except for values below the MPFR exponent range (exp(d) with d < −7e8 gives
+// cancel (dW is enclosed from dS's endpoints by two exact sums, see certify_softmax_loss: width
+// Σ|X|·width(dS)/N plus three outward roundings), and except for values below the MPFR exponent range (exp(d) with d < −7e8 gives
 // [0, 2^(emin − 1)]). Masked classes give the exact points [0, 0], [−inf, −inf] and, for a masked
 // label, [+inf, +inf]; rows with NaN/+inf or every class masked give lo = hi = NaN.
 //
@@ -30,6 +31,7 @@
 #include <boost/multiprecision/number.hpp>
 
 #include "core/validate.hpp"
+#include "reference/exact_sum.hpp"
 #include "reference/mpfr_support.hpp"
 
 #include <mpfi.h>
@@ -173,16 +175,16 @@ private:
 }  // namespace detail
 
 certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const label_vector& y, long double reg,
-                                    unsigned bits) {
+                                    unsigned bits, unsigned threads) {
     using namespace detail;
     check_bits(bits);
     validate_softmax_loss(W, X, y, reg);
     const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
     const mpfr_prec_t prec = bits;
     const auto un = static_cast<unsigned long>(n);
+    const unsigned workers = worker_count(threads, static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(c));
 
-    mpfr_vec xs(n * d, ld_digits), ws(d * c, ld_digits);
-    load(xs, X);
+    mpfr_vec ws(d * c, ld_digits);
     load(ws, W);
     mpfr_num regm(ld_digits);
     mpfr_set_ld(regm, reg, MPFR_RNDN);
@@ -190,14 +192,13 @@ certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const la
     for (Eigen::Index k = 0; k < d; ++k)
         for (Eigen::Index j = 0; j < c; ++j) w_cols[static_cast<std::size_t>(j * d + k)] = ws.ptrs()[k * c + j];
 
-    exact_dot dot;
-    mpfr_vec scores(n * c, MPFR_PREC_MIN);  // dot sets each precision
-    for (Eigen::Index i = 0; i < n; ++i)
-        for (Eigen::Index j = 0; j < c; ++j)
-            dot(scores[i * c + j], xs.ptrs(i * d), &w_cols[j * d], static_cast<unsigned long>(d));
+    // Exact scores (exact_sum.hpp), rows split across the workers.
+    mpfr_vec scores(n * c, MPFR_PREC_MIN);  // each entry gets the precision it needs
+    exact_products(split_matrix_of(X, false), split_matrix_of(W, true), scores, workers);
 
     certified_loss r;
     r.row_loss.resize(static_cast<std::size_t>(n));
+    r.scores.resize(n, c);
     resize(r.probs, n, c);
     resize(r.dS, n, c);
     resize(r.dW, d, c);
@@ -212,6 +213,7 @@ certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const la
         r.row_loss[static_cast<std::size_t>(i)] = to_enclosure(t);
         mpfi_add(sum, sum, t);
         for (Eigen::Index j = 0; j < c; ++j) {
+            r.scores(i, j) = to_ld(scores[i * c + j]);
             row.prob(t, j);
             store(r.probs, i, j, t);
             row.grad(ds[i * c + j], j, y[static_cast<std::size_t>(i)]);
@@ -220,6 +222,7 @@ certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const la
     }
     mpfi_div_ui(sum, sum, un);
     mpfr_num w_sq(MPFR_PREC_MIN);
+    exact_dot dot;
     dot(w_sq, w_cols.data(), w_cols.data(), static_cast<unsigned long>(c * d));
     mpfi_set_fr(t, w_sq);  // rounds the exact ‖W‖² outward to p bits
     mpfi_mul_fr(t, t, regm);
@@ -227,20 +230,58 @@ certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const la
     mpfi_add(sum, sum, t);
     r.loss = to_enclosure(sum);
 
-    mpfi_num acc(prec);
-    for (Eigen::Index k = 0; k < d; ++k)
-        for (Eigen::Index j = 0; j < c; ++j) {
-            mpfi_set_ui(acc, 0);
-            for (Eigen::Index i = 0; i < n; ++i) {
-                mpfi_mul_fr(t, ds[i * c + j], xs[i * d + k]);
-                mpfi_add(acc, acc, t);
+    // dW = Xᵀ·dS/N + reg·W from the endpoints of dS: for x ≥ 0 and dS ∈ [lo, hi],
+    // x·lo ≤ x·dS ≤ x·hi (swapped for x < 0); summing these inequalities over i encloses Σ x·dS
+    // by two sums computed exactly (exact_sum.hpp), so the only roundings are the final outward
+    // ones: /N, + reg·W and the conversion to long double. The enclosure is as narrow as the
+    // endpoints of dS allow (width Σ|x|·width(dS)/N plus three outward roundings), narrower than
+    // accumulating in MPFI, which also rounds every product and partial sum outward.
+    const split_matrix xc = split_matrix_of(X, true);  // columns of X
+    const piece_matrix lo = split_pieces(n, c, prec, [&](Eigen::Index i, Eigen::Index j) { return &ds[i * c + j]->left; });
+    const piece_matrix hi = split_pieces(n, c, prec, [&](Eigen::Index i, Eigen::Index j) { return &ds[i * c + j]->right; });
+    parallel_blocks(d, workers, [&](Eigen::Index begin, Eigen::Index end) {
+        fixed_accumulator acc_lo, acc_hi;
+        mpfr_num lo_t(prec), hi_t(prec), rw(prec);
+        for (Eigen::Index k = begin; k < end; ++k)
+            for (Eigen::Index j = 0; j < c; ++j) {
+                exp_range range = lo.col_range[static_cast<std::size_t>(j)];
+                const exp_range& other = hi.col_range[static_cast<std::size_t>(j)];
+                if (!other.empty()) range.lo = std::min(range.lo, other.lo), range.hi = std::max(range.hi, other.hi);
+                const split_ld* x = xc.row(k);
+                const int top = std::max(largest_term_exponent(x, lo, j), largest_term_exponent(x, hi, j));
+                acc_lo.reset(xc.range[static_cast<std::size_t>(k)], range, dw_max_span, top);
+                acc_hi.reset(xc.range[static_cast<std::size_t>(k)], range, dw_max_span, top);
+                for (Eigen::Index i = 0; i < n; ++i) {
+                    if (x[i].sig == 0) continue;
+                    const split_ld* a = lo.at(i, j);
+                    const split_ld* b = hi.at(i, j);
+                    if (x[i].neg) std::swap(a, b);
+                    for (Eigen::Index p = 0; p < lo.per; ++p) {
+                        acc_lo.add(x[i], a[p]);
+                        acc_hi.add(x[i], b[p]);
+                    }
+                }
+                acc_lo.to_mpfr_rounded(lo_t, MPFR_RNDD);
+                acc_hi.to_mpfr_rounded(hi_t, MPFR_RNDU);
+                if (acc_lo.has_tail()) {  // terms below the capped grid: widen by their bound
+                    acc_lo.tail_bound(rw);
+                    mpfr_sub(lo_t, lo_t, rw, MPFR_RNDD);
+                }
+                if (acc_hi.has_tail()) {
+                    acc_hi.tail_bound(rw);
+                    mpfr_add(hi_t, hi_t, rw, MPFR_RNDU);
+                }
+                mpfr_div_ui(lo_t, lo_t, un, MPFR_RNDD);
+                mpfr_div_ui(hi_t, hi_t, un, MPFR_RNDU);
+                mpfr_mul(rw, ws[k * c + j], regm, MPFR_RNDD);  // exact at p ≥ 128
+                mpfr_add(lo_t, lo_t, rw, MPFR_RNDD);
+                mpfr_mul(rw, ws[k * c + j], regm, MPFR_RNDU);
+                mpfr_add(hi_t, hi_t, rw, MPFR_RNDU);
+                long double l = mpfr_get_ld(lo_t, MPFR_RNDD), h = mpfr_get_ld(hi_t, MPFR_RNDU);
+                r.dW.lo(k, j) = l == 0 ? 0.0L : l;  // +0 for either zero, as to_enclosure
+                r.dW.hi(k, j) = h == 0 ? 0.0L : h;
             }
-            mpfi_div_ui(acc, acc, un);
-            mpfi_set_fr(t, ws[k * c + j]);
-            mpfi_mul_fr(t, t, regm);
-            mpfi_add(acc, acc, t);
-            store(r.dW, k, j, acc);
-        }
+    });
     return r;
 }
 

@@ -25,6 +25,7 @@ struct enclosure {
 
 struct certified_loss {
     enclosure loss;
+    lmatrix scores;  // S = X·W (exact), rounded to nearest long double
     std::vector<enclosure> row_loss;
     interval_matrix probs, dS, dW;
 };
@@ -39,8 +40,10 @@ struct certified_cross_entropy {
 // the enclosures to decide the rounding of doubles). Masked classes give the exact points [0, 0],
 // [−inf, −inf] and, for a masked label, [+inf, +inf]; undefined rows (NaN or +inf present, or every
 // class masked) give lo = hi = NaN in that row and a NaN mean loss.
+// threads: workers for the exact stages (S = X·W and Xᵀ·dS; 0 = all hardware threads; small
+// inputs always run on the calling thread). The result does not depend on it, bit for bit.
 certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const label_vector& y, long double reg,
-                                    unsigned bits = 128);
+                                    unsigned bits = 128, unsigned threads = 0);
 interval_matrix certify_softmax(const lmatrix& logits, unsigned bits = 128);
 interval_matrix certify_log_softmax(const lmatrix& logits, unsigned bits = 128);
 certified_cross_entropy certify_cross_entropy(const lmatrix& logits, const label_vector& y, unsigned bits = 128);

@@ -3,8 +3,9 @@
 //
 // Error analysis (u = 2^-p, every MPFR operation correctly rounded to nearest):
 // * Inputs are long doubles (64-bit significands), stored exactly in 64-bit MPFR numbers.
-// * S = X·W, ‖W‖², ⟨g, p⟩ (softmax_backward) and Σ g (log_softmax_backward) are exact: exact_dot
-//   sizes its result from the operands' exponents so that no addition rounds. Rounding S
+// * S = X·W, ‖W‖², ⟨g, p⟩ (softmax_backward) and Σ g (log_softmax_backward) are exact: S in integer
+//   arithmetic (exact_sum.hpp), the others with exact_dot, which sizes its result from the
+//   operands' exponents so that no addition rounds. Rounding S
 //   to p bits instead would leave an absolute error u·|S| in every shifted score S_j − max S, i.e.
 //   a relative error u·|S| in each probability and in tiny losses (|S| = 1e30 would cost 100 bits).
 // * One row z with a = max_j z_j at index k (exact, no rounding): d_j = z_j − a rounds once
@@ -18,10 +19,12 @@
 //   under the smallest long double and the output is 0 either way.
 // * dS_y = p_y − 1 would cancel when p_y ≈ 1; when y = k it is computed as −s/(1 + s) instead. When
 //   y ≠ k, p_y ≤ p_k implies p_y ≤ ½ and p_y − 1 does not cancel. So dS is within ε_row + u too.
-// * dW = Xᵀ·dS/N + reg·W: the recursive dot product adds γ_N ≈ N·u times |X|ᵀ|dS| (Higham, ch. 3)
-//   to the ε_row·|X|ᵀ|dS| carried by dS; /N, reg·W (exact once p ≥ 128) and the sum add 3u. The
-//   two terms can cancel (at a regularized optimum they do), so this bound is normwise:
-//   (ε_row + (N + 3)·u)·(|X|ᵀ|dS|/N + reg·|W|).
+// * dW = Xᵀ·dS/N + reg·W: Σ_i X_ik·dS_ij is summed exactly from the p-bit dS (exact_sum.hpp) and
+//   rounded once (u) — terms more than dw_max_span = 1024 bits below the largest one are dropped,
+//   ≤ N·2^-1024 relative to (|X|ᵀ|dS|)_kj —, so only the ε_row·|X|ᵀ|dS| carried by dS remains; /N, reg·W (exact once
+//   p ≥ 128) and the sum add 3u. The two terms can cancel (at a regularized optimum they do), so
+//   this bound is normwise: (ε_row + 4u)·(|X|ᵀ|dS|/N + reg·|W|). (A recursive MPFR dot product
+//   would add γ_N ≈ N·u, Higham ch. 3, and cost ≈ 40 times more.)
 // * L = (Σ ℓ_i)/N + ½·reg·‖W‖²: nonnegative terms, within ε_row + (N + 3)·u relative.
 // * softmax_backward: g_j − ⟨g, p⟩ and the product with p_j round once each: 2u componentwise.
 //   log_softmax_backward: exp(o_j)·Σg carries ≤ 3u relative and g_j − exp(o_j)·Σg may cancel:
@@ -40,6 +43,7 @@
 #include <boost/multiprecision/number.hpp>
 
 #include "core/validate.hpp"
+#include "reference/exact_sum.hpp"
 #include "reference/mpfr_support.hpp"
 
 #include <mpfr.h>
@@ -123,16 +127,15 @@ private:
 }  // namespace detail
 
 loss_reference softmax_loss(const lmatrix& W, const lmatrix& X, const label_vector& y, long double reg,
-                            unsigned bits) {
+                            unsigned bits, unsigned threads) {
     using namespace detail;
     check_bits(bits);
     validate_softmax_loss(W, X, y, reg);
     const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
     const mpfr_prec_t prec = bits;
-    const auto un = static_cast<unsigned long>(n), ud = static_cast<unsigned long>(d);
+    const auto un = static_cast<unsigned long>(n);
 
-    mpfr_vec xs(n * d, ld_digits), ws(d * c, ld_digits);
-    load(xs, X);
+    mpfr_vec ws(d * c, ld_digits);
     load(ws, W);
     mpfr_num regm(ld_digits);
     mpfr_set_ld(regm, reg, MPFR_RNDN);
@@ -141,10 +144,10 @@ loss_reference softmax_loss(const lmatrix& W, const lmatrix& X, const label_vect
     for (Eigen::Index k = 0; k < d; ++k)
         for (Eigen::Index j = 0; j < c; ++j) w_cols[static_cast<std::size_t>(j * d + k)] = ws.ptrs()[k * c + j];
 
+    const unsigned workers = worker_count(threads, static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(c));
     exact_dot dot;
-    mpfr_vec scores(n * c, MPFR_PREC_MIN);  // dot sets each precision
-    for (Eigen::Index i = 0; i < n; ++i)
-        for (Eigen::Index j = 0; j < c; ++j) dot(scores[i * c + j], xs.ptrs(i * d), &w_cols[j * d], ud);
+    mpfr_vec scores(n * c, MPFR_PREC_MIN);  // each entry gets the precision it needs
+    exact_products(split_matrix_of(X, false), split_matrix_of(W, true), scores, workers);
 
     loss_reference r;
     r.row_loss.resize(static_cast<std::size_t>(n));
@@ -154,7 +157,7 @@ loss_reference softmax_loss(const lmatrix& W, const lmatrix& X, const label_vect
     r.dW.resize(d, c);
     mpfr_vec ds(n * c, prec);
     row_eval row(c, prec);
-    mpfr_num t(prec), u(prec), sum(prec);
+    mpfr_num t(prec), sum(prec);
     mpfr_set_zero(sum, 1);
     for (Eigen::Index i = 0; i < n; ++i) {
         [[maybe_unused]] const bool defined = row.run(scores, i * c);
@@ -178,20 +181,30 @@ loss_reference softmax_loss(const lmatrix& W, const lmatrix& X, const label_vect
     mpfr_add(sum, sum, t, MPFR_RNDN);
     r.loss = to_ld(sum);
 
-    // Σ_i X_ik·dS_ij rounding each product and each sum: about 2N·u normwise, negligible next to
-    // ε_row, and much cheaper than mpfr_fma or mpfr_dot, which allocate on every call.
-    for (Eigen::Index k = 0; k < d; ++k)
-        for (Eigen::Index j = 0; j < c; ++j) {
-            mpfr_set_zero(t, 1);
-            for (Eigen::Index i = 0; i < n; ++i) {
-                mpfr_mul(u, xs[i * d + k], ds[i * c + j], MPFR_RNDN);
-                mpfr_add(t, t, u, MPFR_RNDN);
+    // Σ_i X_ik·dS_ij exactly (exact_sum.hpp: the p-bit dS_ij split into 64-bit pieces), rounded
+    // once; then /N and + reg·W (exact at p ≥ 128) round once each.
+    const split_matrix xc = split_matrix_of(X, true);  // columns of X
+    const piece_matrix dsp = split_pieces(n, c, prec, [&](Eigen::Index i, Eigen::Index j) { return ds[i * c + j]; });
+    parallel_blocks(d, workers, [&](Eigen::Index begin, Eigen::Index end) {
+        fixed_accumulator acc;
+        mpfr_num acc_t(prec), rw(prec);
+        for (Eigen::Index k = begin; k < end; ++k)
+            for (Eigen::Index j = 0; j < c; ++j) {
+                const split_ld* x = xc.row(k);
+                acc.reset(xc.range[static_cast<std::size_t>(k)], dsp.col_range[static_cast<std::size_t>(j)], dw_max_span,
+                          largest_term_exponent(x, dsp, j));
+                for (Eigen::Index i = 0; i < n; ++i) {
+                    if (x[i].sig == 0) continue;
+                    const split_ld* a = dsp.at(i, j);
+                    for (Eigen::Index p = 0; p < dsp.per; ++p) acc.add(x[i], a[p]);
+                }
+                acc.to_mpfr_rounded(acc_t, MPFR_RNDN);
+                mpfr_div_ui(acc_t, acc_t, un, MPFR_RNDN);
+                mpfr_mul(rw, ws[k * c + j], regm, MPFR_RNDN);
+                mpfr_add(acc_t, acc_t, rw, MPFR_RNDN);
+                r.dW(k, j) = to_ld(acc_t);
             }
-            mpfr_div_ui(t, t, un, MPFR_RNDN);
-            mpfr_mul(u, ws[k * c + j], regm, MPFR_RNDN);
-            mpfr_add(t, t, u, MPFR_RNDN);
-            r.dW(k, j) = to_ld(t);
-        }
+    });
     return r;
 }
 

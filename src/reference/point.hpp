@@ -41,8 +41,10 @@ struct cross_entropy_reference {
 // NaN or +inf, or with every class masked, gives NaN in all of that row's outputs (and a NaN mean
 // loss) while the other rows are unaffected. Results are the exact values to within 2^-100 (at 128
 // bits), rounded to nearest long double; see point.cpp for the error analysis.
+// threads: workers for the exact stages (0 = all hardware threads; small inputs run on the calling
+// thread); the result does not depend on it, bit for bit.
 loss_reference softmax_loss(const lmatrix& W, const lmatrix& X, const label_vector& y, long double reg,
-                            unsigned bits = default_bits);
+                            unsigned bits = default_bits, unsigned threads = 0);
 lmatrix softmax(const lmatrix& logits, unsigned bits = default_bits);
 lmatrix log_softmax(const lmatrix& logits, unsigned bits = default_bits);
 cross_entropy_reference cross_entropy(const lmatrix& logits, const label_vector& y, unsigned bits = default_bits);

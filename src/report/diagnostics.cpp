@@ -91,7 +91,9 @@ sample_case<T> make_case(std::mt19937_64& rng) {
     return k;
 }
 
-// ULP error of one call; nullopt when the implementation declines the input.
+// ULP error of one call; nullopt when the implementation declines the input. Any other failure
+// (a crash, a hang past the timeout, a malformed answer) propagates: the callers stop sampling
+// that entry point, so a hung implementation costs one timeout here, not one per sample.
 template <class T>
 std::optional<long double> call_error(const entry_points<T>& e, entry_point which, const sample_case<T>& k) {
     try {
@@ -112,7 +114,9 @@ std::optional<long double> call_error(const entry_points<T>& e, entry_point whic
                 return worst;
             }
         }
-    } catch (const std::exception&) {
+    } catch (const rejected_input&) {
+        return std::nullopt;
+    } catch (const std::invalid_argument&) {
         return std::nullopt;
     }
     return std::nullopt;
@@ -132,8 +136,12 @@ void add_ulp_samples(const std::vector<subject>& subjects, const diagnostics_con
             set.implementation = s.name;
             set.entry_point = to_string(which);
             set.prec = precision_of<T>();
-            for (const auto& k : cases)
-                if (const auto err = call_error(e, which, k)) set.ulps.push_back(as_double(*err));
+            try {
+                for (const auto& k : cases)
+                    if (const auto err = call_error(e, which, k)) set.ulps.push_back(as_double(*err));
+            } catch (const std::exception&) {
+                // broken on this entry point (see call_error): keep the samples gathered so far
+            }
             out.ulp.push_back(std::move(set));
         }
     }
@@ -152,7 +160,8 @@ std::optional<T> stability_loss(const entry_points<T>& e, T m, std::int32_t labe
             x << T(1);
             return e.softmax_loss(row, x, {label}, T(0)).loss;
         }
-    } catch (const std::exception&) {
+    } catch (const rejected_input&) {
+    } catch (const std::invalid_argument&) {
     }
     return std::nullopt;
 }
@@ -179,11 +188,15 @@ void add_stability(const std::vector<subject>& subjects, diagnostic_data& out) {
             c.entry_point = e.cross_entropy ? "cross_entropy" : "softmax_loss";
             c.prec = precision_of<T>();
             c.label_on = label == 1 ? "small" : "large";
-            for (std::size_t i = 0; i < magnitudes.size(); ++i) {
-                const auto loss = stability_loss(e, magnitudes[i], label);
-                if (!loss) continue;
-                c.magnitude.push_back(static_cast<double>(magnitudes[i]));
-                c.ulps.push_back(as_double(ulp_distance<T>(*loss, exact[i])));
+            try {
+                for (std::size_t i = 0; i < magnitudes.size(); ++i) {
+                    const auto loss = stability_loss(e, magnitudes[i], label);
+                    if (!loss) continue;
+                    c.magnitude.push_back(static_cast<double>(magnitudes[i]));
+                    c.ulps.push_back(as_double(ulp_distance<T>(*loss, exact[i])));
+                }
+            } catch (const std::exception&) {
+                // broken (crash, hang, malformed answer): the curve stops where it failed
             }
             out.stability.push_back(std::move(c));
         }

@@ -489,6 +489,7 @@ void write_html(std::ostream& os, const run_result& run, const html_options& opt
     root.set("machine", m.machine);
     root.set("command_line", m.command_line);
     root.set("incomplete", run.incomplete);
+    root.set("incomplete_reason", run.incomplete_reason);
     data libs = make_list();
     for (const auto& l : m.libraries) {
         data d;
@@ -699,6 +700,7 @@ run_result merge_runs(const std::vector<run_result>& runs) {
     std::set<std::tuple<std::string, precision, std::string>> stability_keys;
     for (const auto& run : runs) {
         out.incomplete = out.incomplete || run.incomplete;
+        if (run.incomplete && out.incomplete_reason.empty()) out.incomplete_reason = run.incomplete_reason;
         for (const auto& r : run.results) {
             const auto key = std::tuple{r.implementation, r.prec, r.property};
             const auto it = result_at.find(key);

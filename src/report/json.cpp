@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <fstream>
 #include <ostream>
 #include <stdexcept>
@@ -30,6 +31,20 @@ std::vector<double> read_numbers(const json& j) {
     std::vector<double> v;
     for (const auto& e : j) v.push_back(read_number(e));
     return v;
+}
+
+// Integers are read strictly: a float such as 1e30 has no int value (converting it would be
+// undefined behaviour), and a negative count or seed is malformed.
+int count_from(const json& j) {
+    if (!j.is_number_integer()) throw std::runtime_error("results JSON: expected an integer, got " + j.dump().substr(0, 40));
+    if (j.is_number_unsigned() ? j.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<int>::max())
+                               : (j.get<std::int64_t>() < 0 || j.get<std::int64_t>() > std::numeric_limits<int>::max()))
+        throw std::runtime_error("results JSON: count out of range: " + j.dump());
+    return static_cast<int>(j.get<std::int64_t>());
+}
+std::uint64_t seed_from(const json& j) {
+    if (!j.is_number_unsigned()) throw std::runtime_error("results JSON: expected a non-negative integer seed, got " + j.dump().substr(0, 40));
+    return j.get<std::uint64_t>();
 }
 
 precision precision_from(const std::string& p) {
@@ -90,6 +105,7 @@ void write_json(std::ostream& os, const run_result& run) {
                  {"command_line", m.command_line}, {"seed", m.seed}, {"case_counts", m.case_counts},
                  {"libraries", m.libraries}};
     j["incomplete"] = run.incomplete;
+    if (run.incomplete) j["incomplete_reason"] = run.incomplete_reason;
     j["results"] = json::array();
     for (const auto& r : run.results) {
         j["results"].push_back({{"implementation", r.implementation},
@@ -135,10 +151,11 @@ run_result read_json(std::istream& is) {
         run.meta.date_utc = m.at("date_utc").get<std::string>();
         run.meta.machine = m.at("machine").get<std::string>();
         run.meta.command_line = m.at("command_line").get<std::string>();
-        run.meta.seed = m.at("seed").get<std::uint64_t>();
+        run.meta.seed = seed_from(m.at("seed"));
         run.meta.case_counts = m.at("case_counts").get<std::string>();
         run.meta.libraries = m.at("libraries").get<std::vector<std::string>>();
         run.incomplete = j.at("incomplete").get<bool>();
+        if (j.contains("incomplete_reason")) run.incomplete_reason = j.at("incomplete_reason").get<std::string>();
         for (const auto& e : j.at("results")) {
             property_result r;
             r.implementation = e.at("implementation").get<std::string>();
@@ -148,8 +165,8 @@ run_result read_json(std::istream& is) {
             r.claim = e.at("claim").get<std::string>();
             r.needs = e.at("needs").get<std::string>();
             r.status = verdict_from(e.at("status").get<std::string>());
-            r.cases_run = e.at("cases_run").get<int>();
-            r.cases_requested = e.at("cases_requested").get<int>();
+            r.cases_run = count_from(e.at("cases_run"));
+            r.cases_requested = count_from(e.at("cases_requested"));
             r.worst_margin = read_number(e.at("worst_margin"));
             r.worst_componentwise = read_number(e.at("worst_componentwise_margin"));
             r.worst_ulps = read_number(e.at("worst_ulps"));
@@ -157,7 +174,7 @@ run_result read_json(std::istream& is) {
             r.message = e.at("message").get<std::string>();
             r.counterexample = e.at("counterexample").get<std::string>();
             r.reproduce = e.at("reproduce").get<std::string>();
-            r.seed = e.at("seed").get<std::uint64_t>();
+            r.seed = seed_from(e.at("seed"));
             r.seconds = e.at("seconds").get<double>();
             run.results.push_back(std::move(r));
         }

@@ -49,6 +49,11 @@ void write_junit(std::ostream& os, const run_result& run) {
     fmt::print(os, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fmt::print(os, "<testsuites name=\"gradproof\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
                total, failures, errors, skipped, time);
+    // An interrupted run says so in a property of the whole file (the exit code, 128 + signal,
+    // fails the CI job as well).
+    if (run.incomplete)
+        fmt::print(os, "  <properties>\n    <property name=\"incomplete\" value=\"{}\"/>\n  </properties>\n",
+                   xml_escape(run.incomplete_reason.empty() ? std::string("interrupted") : run.incomplete_reason));
     for (const auto& key : order) {
         const auto& rs = suites[key];
         int f = 0, e = 0, s = 0;

@@ -105,6 +105,7 @@ void write_terminal(std::ostream& os, const run_result& run, const terminal_opti
     fmt::print(os, "\n{} passed, {} failed", pass, fail);
     if (flawed) fmt::print(os, ", {} failed on known-flawed specimens (expected)", flawed);
     fmt::print(os, ", {} not applicable{}\n", na, run.incomplete ? " — INCOMPLETE RUN" : "");
+    if (run.incomplete && !run.incomplete_reason.empty()) fmt::print(os, "incomplete: {}\n", run.incomplete_reason);
 }
 
 }  // namespace gradproof

@@ -41,6 +41,7 @@ struct property_result {
     std::string reproduce;      // failure: command line that replays exactly this run
     std::uint64_t seed = 0;     // RapidCheck seed of this property run
     double seconds = 0;
+    bool interrupted = false;   // a stop request cut this run short (not written to results files)
 };
 
 struct run_metadata {
@@ -107,6 +108,7 @@ struct run_result {
     run_metadata meta;
     std::vector<property_result> results;
     bool incomplete = false;
+    std::string incomplete_reason;  // why the run stopped early ("interrupted by SIGINT …"); empty when complete
     std::vector<implementation_info> implementations;  // empty in results files older than 0.1
     diagnostic_data diagnostics;                        // empty when not computed
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <cmath>
 #include <ctime>
@@ -33,7 +34,25 @@ std::uint64_t fnv1a(const std::string& s) {
 double finite_or_max(long double v) {
     return std::isfinite(v) ? static_cast<double>(v) : std::numeric_limits<double>::infinity();
 }
+volatile std::sig_atomic_t stop_signal_ = 0;
+
+extern "C" void on_stop_signal(int sig) { stop_signal_ = sig; }
 }  // namespace
+
+void install_stop_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    // SA_RESETHAND: a second Ctrl-C kills at once, for a user who does not want to wait for the
+    // case in flight. SA_RESTART keeps ordinary I/O free of EINTR.
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+int stop_signal() { return stop_signal_; }
+void request_stop(int signal) { stop_signal_ = signal; }
+void clear_stop_request() { stop_signal_ = 0; }
 
 std::uint64_t derive_seed(std::uint64_t run_seed, const std::string& property, const std::string& subject, precision p) {
     return splitmix64(run_seed ^ splitmix64(fnv1a(property) ^ (fnv1a(subject) << 1) ^ (p == precision::f32 ? 0x32 : 0x64)));
@@ -72,7 +91,14 @@ property_result run_property(const property& prop, const subject& s, precision p
     bool budget_hit = false;
     std::string last_failure;  // description of the most recent failing evaluation
     const auto budget = std::chrono::duration<double>(cfg.shrink_budget_seconds);
+    bool interrupted = false;
     auto guarded = [&] {
+        // A case boundary: once a stop is requested every remaining case (and shrink step) is
+        // discarded, which ends RapidCheck's loop without evaluating anything more.
+        if (stop_signal_ != 0) {
+            interrupted = true;
+            RC_DISCARD("interrupted");
+        }
         if (first_failure && std::chrono::steady_clock::now() - *first_failure > budget) {
             budget_hit = true;
             RC_DISCARD("shrink time budget exhausted");
@@ -109,6 +135,7 @@ property_result run_property(const property& prop, const subject& s, precision p
     r.worst_ulps = finite_or_max(m.worst_ulps);
     r.worst_where = m.worst_where;
 
+    r.interrupted = interrupted;
     if (result.template is<rc::detail::SuccessResult>()) {
         r.status = verdict::pass;
         r.cases_run = result.template get<rc::detail::SuccessResult>().numSuccess;
@@ -118,8 +145,9 @@ property_result run_property(const property& prop, const subject& s, precision p
         r.cases_run = f.numSuccess;
         // After shrinking RapidCheck re-runs the final case for its description; past the budget
         // that re-run is discarded, so report the last failure seen instead.
-        r.message = budget_hit ? last_failure + fmt::format(" (shrinking stopped after its {} s budget)", cfg.shrink_budget_seconds)
-                               : f.description;
+        r.message = budget_hit    ? last_failure + fmt::format(" (shrinking stopped after its {} s budget)", cfg.shrink_budget_seconds)
+                    : interrupted ? last_failure + " (shrinking interrupted)"
+                                  : f.description;
         std::ostringstream ce;
         // Our case types print themselves as labelled matrices; other drawn values (indices,
         // flags, permutations) get a line of their own with their type.
@@ -145,6 +173,12 @@ property_result run_property(const property& prop, const subject& s, precision p
 
 run_result run_catalog(const std::vector<subject>& subjects, const run_config& cfg) {
     run_result out;
+    struct work_item {
+        const subject* s;
+        precision p;
+        const property* prop;
+    };
+    std::vector<work_item> work;
     long item = 0;
     for (const auto& s : subjects)
         for (auto p : cfg.precisions)
@@ -153,20 +187,26 @@ run_result run_catalog(const std::vector<subject>& subjects, const run_config& c
                     std::find(cfg.properties.begin(), cfg.properties.end(), prop.name) == cfg.properties.end())
                     continue;
                 if (cfg.shard_count > 1 && item++ % cfg.shard_count != cfg.shard_index) continue;
-                out.results.push_back(run_property(prop, s, p, cfg));
+                work.push_back({&s, p, &prop});
             }
+    std::size_t done = 0;
+    for (const auto& w : work) {
+        if (stop_signal_ != 0) break;
+        property_result r = run_property(*w.prop, *w.s, w.p, cfg);
+        // An interrupted run without a failure proves nothing: it is left out. A failure found
+        // before the interruption is a real finding (with the best counterexample so far).
+        if (r.interrupted && r.status != verdict::fail) break;
+        out.results.push_back(std::move(r));
+        ++done;
+    }
+    if (const int sig = stop_signal_; sig != 0 && done < work.size()) {
+        out.incomplete = true;
+        const char* name = sigabbrev_np(sig);
+        out.incomplete_reason = fmt::format("interrupted by {}: {} of {} property runs completed",
+                                            name ? std::string("SIG") + name : "signal " + std::to_string(sig), done,
+                                            work.size());
+    }
     return out;
-}
-
-void apply_rc_params(run_config& cfg) {
-    const char* env = std::getenv("RC_PARAMS");
-    if (!env || !*env) return;
-    const auto conf = rc::detail::configFromString(env);
-    const std::string text = env;
-    if (text.find("seed") != std::string::npos) cfg.seed = conf.testParams.seed;
-    if (text.find("max_success") != std::string::npos) cfg.cases = conf.testParams.maxSuccess;
-    if (text.find("max_size") != std::string::npos) cfg.max_size = conf.testParams.maxSize;
-    if (text.find("noshrink") != std::string::npos) cfg.shrink = !conf.testParams.disableShrinking;
 }
 
 run_metadata describe_run(const run_config& cfg, const std::string& command_line) {

@@ -13,10 +13,26 @@
 
 namespace gradproof {
 
+// Interruption. SIGINT/SIGTERM only set an async-signal-safe flag (a second signal kills at
+// once: the handlers reset themselves). The runner reads the flag between properties and before
+// every case, so a run stops at the next case boundary and returns what it has, marked
+// incomplete; a case in flight (one plug-in call is bounded by its timeout) is finished first.
+void install_stop_handlers();
+// The signal that asked the run to stop, 0 when none; request_stop sets it (tests, handlers).
+int stop_signal();
+void request_stop(int signal);
+void clear_stop_request();
+
+// GRADPROOF_CASE_SCALE (a positive number) or 1.
+double default_case_scale();
+
 struct run_config {
     std::uint64_t seed = 1;                   // run seed (CLI --seed; RC_PARAMS seed=)
     std::optional<int> cases;                 // replaces every property's default count
-    double case_scale = 1.0;                  // multiplies default counts (tests use < 1)
+    // Multiplies default counts (tests use < 1). Starts from GRADPROOF_CASE_SCALE when that is set
+    // (the asan test preset runs the suite at 0.25: sanitizers make every case slower, and the
+    // point there is memory errors, not statistical coverage); explicit --cases N is unaffected.
+    double case_scale = default_case_scale();
     std::vector<std::string> properties;      // empty: all
     std::vector<precision> precisions{precision::f64, precision::f32};
     bool shrink = true;

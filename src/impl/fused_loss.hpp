@@ -1,0 +1,222 @@
+// fused_softmax_loss: the softmax classifier loss L = mean_i ℓ_i + ½·reg·‖W‖² and its gradient
+// dW = Xᵀ·dS/N + reg·W in one cache-blocked pass over X, on up to num_threads() threads
+// (impl/parallel.hpp: the environment variable GRADPROOF_THREADS, else the hardware concurrency;
+// gradproof::set_num_threads(n) overrides both). vectorized::softmax_loss runs on it.
+//
+// Formulas (per row, unchanged from vectorized.hpp; Blanchard, Higham & Higham, IMA J. Numer.
+// Anal. 41(4), 2021): a = max_j z_j at index k, s = Σ_{j≠k} exp(z_j − a), ℓ = (a − z_y) + log1p(s),
+// dS_j = exp(z_j − a)/(1 + s) − δ_{jy}. A row holding NaN or +inf, or with every class masked
+// (−inf), gives ℓ = NaN and a NaN row of dS; −inf classes get p = 0.
+//
+// Error analysis (the model of src/error/tolerance.hpp, Higham 2002 ch. 3): every sum below is
+// still a sum of the same terms, only grouped differently, and the bounds used there hold in ANY
+// summation order, depending only on the number of terms:
+//   • scores S_ij: one dot product of length D per entry (Eigen's GEMM on a row block computes
+//     the same dot products as on the whole of X): |ΔS_ij| ≤ γ_D·(|X||W|)_ij;
+//   • row statistics: the exact operation sequence of vectorized.hpp, row by row;
+//   • dW_kj = (Σ_i X_ik·dS_ij)/N + reg·W_kj: the N products of column j are summed as block
+//     partials (GEMM over B rows), accumulated block after block into a chunk accumulator, and
+//     the chunk accumulators added in chunk order — still N products and N − 1 additions, so
+//     γ_N on Σ_i|X_ik·dS_ij|, then one rounding for /N (γ_{N+1}) and two for + reg·W;
+//   • L: the N row losses summed per chunk and the chunk sums added in order (N − 1 additions,
+//     γ_{N+1} with the division), plus ½·reg·‖W‖² as in vectorized.hpp.
+// Blocked summation can only lower the constants in practice (error ~ per-block length plus the
+// number of blocks), so no tolerance changes.
+//
+// Blocking. For N ≥ 2C (the common case: many samples, few classes), rows are cut into blocks of
+// B rows, B·D·sizeof(T) ≈ block_bytes = 2 MiB: the block of X is read from memory once by the GEMM
+// S_b = X_b·W and re-read right after by the GEMM dW += X_bᵀ·dS_b, from L2 (1 MiB a core on AMD
+// Zen 4 and Intel server cores, 2 MiB on newer ones) and the core's share of L3 for the rest; W
+// and the D×C accumulator (240 KiB each for CIFAR-10's 3073×10 in double) stay cached beside it.
+// Why not smaller: every block re-packs W and re-reads and re-writes the accumulator inside
+// Eigen's GEMM, D·C elements each, so B rows must amortise them; measured single-threaded on the
+// machine of the README (CPU time, (4096, 3073, 10) and (500, 3073, 10)), 512 KiB–4 MiB blocks are
+// within 5 % of each other on the large shape and 2–4 MiB are 10–20 % faster than 512 KiB on the
+// small one. Why not larger: two or more threads each hold a block, and L3 is shared.
+// Blocks are grouped into chunks, each with its own accumulator; the chunk count (a power of two,
+// at most max_chunks, one per min_chunk_flops of work) depends on the shape only, never on the
+// thread count, so threads never share an accumulator and never wait, and the sums are the same
+// for every thread count. The chunk count is also capped at N/(2C) so that the accumulators
+// (chunks·D·C) stay below half of X: they cost less memory traffic than X itself.
+//
+// For N < 2C (large vocabularies: (64, 512, 50257)), W dominates memory and the work is split over
+// classes instead: column chunks of col_chunk classes compute S[:, J] = X·W[:, J] (X stays in
+// cache, W is streamed once), then every row's statistics are taken over the full row (rows split
+// over threads), then dW[:, J] = Xᵀ·dS[:, J]/N + reg·W[:, J] per column chunk. No accumulator is
+// shared, no reduction is needed, and the dot products are the same as in the row split.
+#pragma once
+
+#include "core/matrix.hpp"
+#include "impl/math.hpp"
+#include "impl/parallel.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace gradproof::detail {
+
+// Turns one row of logits z (length c, label y) into dS = p − e_y in place and returns ℓ, with the
+// operation sequence of vectorized::stats (so both paths round identically).
+template <class T>
+T softmax_row_loss_and_ds(T* z, Eigen::Index c, Eigen::Index y) {
+    Eigen::Index k = 0;
+    bool ok = true;
+    for (Eigen::Index j = 0; j < c; ++j) {
+        if (isnan_(z[j]) || z[j] == inf_<T>()) ok = false;
+        if (z[j] > z[k]) k = j;
+    }
+    const T a = z[k];
+    if (!ok || a == -inf_<T>()) {
+        std::fill(z, z + c, nan_<T>());
+        return nan_<T>();
+    }
+    const T zy = z[y];
+    // Σ_{j≠k} directly: subtracting 1 from the full sum would cancel when s is tiny.
+    T s = T(0);
+    for (Eigen::Index j = 0; j < c; ++j) {
+        if (j == k) continue;
+        z[j] = exp_(T(z[j] - a));
+        s += z[j];
+    }
+    z[k] = T(1);
+    const T loss = (a - zy) + log1p_(s);
+    const T denom = T(1) + s;
+    for (Eigen::Index j = 0; j < c; ++j) z[j] /= denom;
+    z[y] -= T(1);
+    return loss;
+}
+
+struct fused_params {
+    // Bytes of X per row block (see the header comment).
+    static constexpr std::size_t block_bytes = std::size_t(2) * 1024 * 1024;
+    // Upper bound on row chunks (per-chunk dW accumulators): enough for 16 threads.
+    static constexpr std::size_t max_chunks = 16;
+    // Flops of one chunk at least, so that a chunk's accumulator is amortised.
+    static constexpr double min_chunk_flops = 4194304.0;
+    // Classes per column chunk in the class split: wide enough for GEMM efficiency, small enough
+    // to give every thread several chunks at C = 1000.
+    static constexpr Eigen::Index col_chunk = 256;
+    // Rows per task of the row-statistics phase of the class split.
+    static constexpr Eigen::Index stat_rows = 8;
+};
+
+// Threads are used for hardware scalars only: multiprecision types (white-box mp_real) keep
+// per-thread precision state and run on the calling thread.
+template <class T>
+std::size_t fused_threads(double work, std::size_t tasks) {
+    if constexpr (std::is_floating_point_v<T>) return threads_for(work, tasks);
+    else return 1;
+}
+
+// Row split (N ≥ 2C). Fills dS and dW (before the final /N + reg·W) and returns Σ ℓ_i.
+template <class T>
+T fused_row_split(const matrix<T>& W, const matrix<T>& X, const label_vector& y, matrix<T>& dS, matrix<T>& dW) {
+    using P = fused_params;
+    const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
+    const Eigen::Index rows_per_block =
+        std::max<Eigen::Index>(1, static_cast<Eigen::Index>(P::block_bytes / (sizeof(T) * static_cast<std::size_t>(d))));
+    const Eigen::Index blocks = (n + rows_per_block - 1) / rows_per_block;
+    const double work = 4.0 * double(n) * double(d) * double(c);
+    const std::size_t chunk_cap =
+        std::min({static_cast<std::size_t>(std::max(1.0, work / P::min_chunk_flops)), P::max_chunks,
+                  static_cast<std::size_t>(blocks), static_cast<std::size_t>(std::max<Eigen::Index>(1, n / (2 * c)))});
+    // A power of two, so that 2, 4, 8 or 16 threads get equal shares.
+    std::size_t chunks = 1;
+    while (2 * chunks <= chunk_cap) chunks *= 2;
+
+    std::vector<matrix<T>> acc(chunks - 1);  // chunk 0 accumulates into dW itself
+    std::array<T, P::max_chunks> loss_part{};  // no allocation: tiny problems pay per call
+    auto run_chunk = [&](std::size_t chunk) {
+        matrix<T>& a = chunk == 0 ? dW : acc[chunk - 1];
+        const Eigen::Index b0 = blocks * Eigen::Index(chunk) / Eigen::Index(chunks);
+        const Eigen::Index b1 = blocks * Eigen::Index(chunk + 1) / Eigen::Index(chunks);
+        T part = T(0);
+        for (Eigen::Index b = b0; b < b1; ++b) {
+            const Eigen::Index r0 = b * rows_per_block, rows = std::min(rows_per_block, n - r0);
+            const auto Xb = X.middleRows(r0, rows);
+            auto Sb = dS.middleRows(r0, rows);
+            Sb.noalias() = Xb * W;
+            for (Eigen::Index i = 0; i < rows; ++i)
+                part += softmax_row_loss_and_ds(&Sb(i, 0), c, y[static_cast<std::size_t>(r0 + i)]);
+            if (b == b0) a.noalias() = Xb.transpose() * Sb;
+            else a.noalias() += Xb.transpose() * Sb;
+        }
+        loss_part[chunk] = part;
+    };
+    parallel_for(chunks, fused_threads<T>(work, chunks), run_chunk);
+
+    T loss_sum = loss_part[0];
+    for (std::size_t k = 1; k < chunks; ++k) {
+        dW += acc[k - 1];
+        loss_sum += loss_part[k];
+    }
+    return loss_sum;
+}
+
+// Class split (N < 2C). Fills dS and the final dW (including /N + reg·W) and returns Σ ℓ_i.
+template <class T>
+T fused_class_split(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg, matrix<T>& dS,
+                    matrix<T>& dW) {
+    using P = fused_params;
+    const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
+    const Eigen::Index col_chunks = (c + P::col_chunk - 1) / P::col_chunk;
+    const double gemm_work = 2.0 * double(n) * double(d) * double(c);
+    const auto ncols = static_cast<std::size_t>(col_chunks);
+    auto cols = [&](std::size_t j) {
+        const Eigen::Index c0 = Eigen::Index(j) * P::col_chunk;
+        return std::pair{c0, std::min(P::col_chunk, c - c0)};
+    };
+
+    parallel_for(ncols, fused_threads<T>(gemm_work, ncols), [&](std::size_t j) {
+        const auto [c0, w] = cols(j);
+        dS.middleCols(c0, w).noalias() = X * W.middleCols(c0, w);
+    });
+
+    const Eigen::Index row_tasks = (n + P::stat_rows - 1) / P::stat_rows;
+    std::vector<T> row_loss(static_cast<std::size_t>(n));
+    // exp, log1p and a division per logit: ~20 flops' worth each.
+    parallel_for(static_cast<std::size_t>(row_tasks), fused_threads<T>(20.0 * double(n) * double(c), std::size_t(row_tasks)),
+                 [&](std::size_t t) {
+                     const Eigen::Index r0 = Eigen::Index(t) * P::stat_rows, r1 = std::min(n, r0 + P::stat_rows);
+                     for (Eigen::Index i = r0; i < r1; ++i)
+                         row_loss[static_cast<std::size_t>(i)] =
+                             softmax_row_loss_and_ds(&dS(i, 0), c, y[static_cast<std::size_t>(i)]);
+                 });
+
+    const T nn = T(n);
+    parallel_for(ncols, fused_threads<T>(gemm_work, ncols), [&](std::size_t j) {
+        const auto [c0, w] = cols(j);
+        auto dWj = dW.middleCols(c0, w);
+        dWj.noalias() = X.transpose() * dS.middleCols(c0, w);
+        dWj = dWj / nn + reg * W.middleCols(c0, w);
+    });
+
+    T loss_sum = T(0);
+    for (const T& l : row_loss) loss_sum += l;
+    return loss_sum;
+}
+
+// Inputs already validated (validate_softmax_loss).
+template <class T>
+loss_result<T> fused_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
+    const Eigen::Index n = X.rows(), c = W.cols();
+    loss_result<T> r;
+    r.dS.resize(n, c);
+    r.dW.resize(W.rows(), c);
+    const T nn = T(n);
+    T loss_sum;
+    if (n >= 2 * c) {
+        loss_sum = fused_row_split(W, X, y, r.dS, r.dW);
+        r.dW = r.dW / nn + reg * W;
+    } else {
+        loss_sum = fused_class_split(W, X, y, reg, r.dS, r.dW);
+    }
+    r.loss = loss_sum / nn + half_reg_squared_norm(W, reg);
+    return r;
+}
+
+}  // namespace gradproof::detail

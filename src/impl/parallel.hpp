@@ -1,0 +1,55 @@
+// Threading control for the fused kernels, and the fork–join loop they run on.
+//
+// Thread count: set_num_threads(n) (n ≥ 1; 0 restores the default), else the environment
+// variable GRADPROOF_THREADS (a positive integer, read once), else
+// std::thread::hardware_concurrency(). It is an upper bound: a kernel uses fewer threads when it
+// has fewer tasks or too little work for a thread's start-up (~30 µs) to pay off.
+//
+// Determinism: a kernel splits its work into tasks that are fixed by the problem's shape alone
+// and writes each task's result to its own slot; slots are combined afterwards in task order on
+// the calling thread. Which thread runs which task (decided at run time by an atomic counter)
+// therefore never changes a rounded value, and results are bitwise identical for every thread
+// count.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <utility>
+
+namespace gradproof {
+
+// Upper bound on the threads used by the fused kernels (≥ 1).
+int num_threads();
+// n ≥ 1 sets the bound for the whole process; n = 0 restores the default (GRADPROOF_THREADS or
+// the hardware concurrency). Negative n throws std::invalid_argument.
+void set_num_threads(int n);
+
+namespace detail {
+
+// The value of GRADPROOF_THREADS as a thread count: a positive decimal integer (capped at 1024),
+// else 0 (unset, empty or malformed: the hardware default applies).
+int parse_thread_count(const char* value);
+
+// Runs task(0) … task(tasks − 1), each exactly once, on up to `threads` threads (the calling
+// thread included). Returns when all are done; the first exception thrown by a task is rethrown
+// here after every thread has joined.
+void parallel_for_threads(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& task);
+
+// As parallel_for_threads; one thread or one task runs inline, in order, without a std::function
+// (no allocation: the tiny problems' per-call overhead).
+template <class F>
+void parallel_for(std::size_t tasks, std::size_t threads, F&& task) {
+    if (threads <= 1 || tasks <= 1) {
+        for (std::size_t i = 0; i < tasks; ++i) task(i);
+        return;
+    }
+    parallel_for_threads(tasks, threads, std::function<void(std::size_t)>(std::ref(task)));
+}
+
+// Threads worth using for `work` flops split into `tasks` tasks: at most num_threads(), at most
+// one per task, and one per min_flops_per_thread of work so that small problems stay
+// single-threaded and never pay thread start-up.
+std::size_t threads_for(double work, std::size_t tasks);
+
+}  // namespace detail
+}  // namespace gradproof

@@ -1,0 +1,67 @@
+// gradproof bench: a quick run succeeds and writes JSON with every field of the table; a missing
+// peer degrades to "n/a" with its reason; bad options are one line and exit 2. Speed is never
+// asserted.
+#include "support/run_command.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+using gradproof::test_support::outcome;
+
+outcome run(const std::string& args) { return gradproof::test_support::run_command(std::string(GRADPROOF_BINARY) + " " + args); }
+
+TEST(bench_cli, quick_run_writes_the_table_and_json) {
+    const auto dir = std::filesystem::temp_directory_path() / "gradproof_test_bench";
+    std::filesystem::create_directories(dir);
+    const auto json_path = dir / "bench.json";
+    std::filesystem::remove(json_path);
+    const auto o = run("bench --quick -q --shapes 8x16x4 --certify-shape 12x20x4 --torch-peer /nonexistent/torch_peer --json " +
+                       json_path.string());
+    ASSERT_EQ(o.exit_code, 0) << o.out;
+    EXPECT_NE(o.out.find("vectorized f64"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("torch: n/a"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("certify full gradient"), std::string::npos) << o.out;
+
+    std::ifstream f(json_path);
+    const auto j = nlohmann::json::parse(f);
+    for (const char* k : {"cpu_model", "logical_cpus", "threads", "read_gb_per_s", "gemm_f64_gflops", "gemm_f32_gflops", "date_utc"})
+        EXPECT_TRUE(j.at("machine").contains(k)) << k;
+    EXPECT_GT(j["machine"]["read_gb_per_s"].get<double>(), 0);
+    ASSERT_EQ(j.at("rows").size(), 3u);  // vectorized f64, f32, naive f64
+    for (const auto& row : j["rows"]) {
+        for (const char* k : {"n", "d", "c", "implementation", "dtype", "median_seconds", "gflops", "gb_per_s",
+                              "ratio_to_bandwidth_bound", "ratio_to_compute_bound", "numpy_seconds", "torch_seconds",
+                              "speedup_vs_numpy", "speedup_vs_torch"})
+            EXPECT_TRUE(row.contains(k)) << k;
+        EXPECT_TRUE(row["measured"].get<bool>());
+        EXPECT_GT(row["median_seconds"].get<double>(), 0);
+        EXPECT_TRUE(row["torch_seconds"].is_null());
+    }
+    ASSERT_EQ(j.at("peers").size(), 2u);
+    EXPECT_FALSE(j["peers"][1]["available"].get<bool>());
+    EXPECT_NE(j["peers"][1]["reason"].get<std::string>().find("not found"), std::string::npos);
+    const auto& c = j.at("certify");
+    EXPECT_TRUE(c["ran"].get<bool>());
+    EXPECT_TRUE(c["passed"].get<bool>());
+    EXPECT_EQ(c["elements"].get<int>(), 80);
+    EXPECT_EQ(c["fd_checks"].size(), 8u);
+    EXPECT_TRUE(c.contains("gradcheck"));
+    EXPECT_TRUE(c.contains("max_enclosure_width_ulps"));
+}
+
+TEST(bench_cli, bad_options_are_one_line_and_exit_2) {
+    for (const char* args : {"bench --shapes 8x16", "bench --shapes 0x1x1", "bench --repetitions 0",
+                             "bench --threads 0", "bench --no-such-option", "bench --certify-shape 1x2x3x4",
+                             "bench --quick --no-peers --no-certify --shapes 2x2x2 --json /nonexistent/dir/b.json"}) {
+        const auto o = run(args);
+        EXPECT_EQ(o.exit_code, 2) << args << "\n" << o.out;
+        EXPECT_EQ(gradproof::test_support::line_count(o.out), 1) << args << "\n" << o.out;
+    }
+}
+
+}  // namespace

@@ -1,0 +1,164 @@
+// The fused, blocked and threaded softmax_loss of vectorized (impl/fused_loss.hpp) and its
+// threading control (impl/parallel.hpp): same results as the plain two-pass formula on shapes that
+// exercise several row blocks, several chunks and the class split; bitwise identical results for
+// every thread count; NaN rows and masked classes confined as documented.
+#include "impl/naive.hpp"
+#include "impl/parallel.hpp"
+#include "impl/vectorized.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+using namespace gradproof;
+
+namespace {
+
+template <class T>
+struct problem {
+    matrix<T> W, X;
+    label_vector y;
+};
+
+template <class T>
+problem<T> random_problem(Eigen::Index n, Eigen::Index d, Eigen::Index c, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    problem<T> p{matrix<T>(d, c), matrix<T>(n, d), label_vector(static_cast<std::size_t>(n))};
+    for (Eigen::Index i = 0; i < p.W.size(); ++i) p.W.data()[i] = static_cast<T>(0.05 * normal(rng));
+    for (Eigen::Index i = 0; i < p.X.size(); ++i) p.X.data()[i] = static_cast<T>(normal(rng));
+    std::uniform_int_distribution<int> label(0, static_cast<int>(c - 1));
+    for (auto& v : p.y) v = label(rng);
+    return p;
+}
+
+// Restores the default thread count when a test ends.
+struct thread_count_guard {
+    ~thread_count_guard() { set_num_threads(0); }
+};
+
+template <class T>
+void expect_bitwise_equal(const loss_result<T>& a, const loss_result<T>& b, int threads) {
+    EXPECT_EQ(a.loss, b.loss) << threads << " threads";
+    EXPECT_TRUE(a.dW == b.dW) << threads << " threads: dW differs";
+    EXPECT_TRUE(a.dS == b.dS) << threads << " threads: dS differs";
+}
+
+// Long-double naive loop as the two-pass reference; the fused result must agree to a few
+// hundred ulps of the magnitudes involved (the property catalog checks the exact bounds).
+void expect_matches_reference(Eigen::Index n, Eigen::Index d, Eigen::Index c, unsigned seed) {
+    const auto p = random_problem<double>(n, d, c, seed);
+    const double reg = 0.25;
+    const auto r = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, reg);
+    const auto q = impl::naive::softmax_loss<long double>(convert<long double>(p.W), convert<long double>(p.X), p.y, 0.25L);
+    const double tol = 1e-12;
+    EXPECT_NEAR(r.loss, static_cast<double>(q.loss), tol * std::abs(static_cast<double>(q.loss)));
+    const matrix<double> dW = convert<double>(q.dW), dS = convert<double>(q.dS);
+    EXPECT_LE((r.dW - dW).cwiseAbs().maxCoeff(), tol * dW.cwiseAbs().maxCoeff()) << n << "×" << d << "×" << c;
+    EXPECT_LE((r.dS - dS).cwiseAbs().maxCoeff(), tol) << n << "×" << d << "×" << c;
+}
+
+}  // namespace
+
+TEST(fused_loss, matches_two_pass_reference_across_blocks_chunks_and_class_split) {
+    expect_matches_reference(1, 1, 1, 1);
+    expect_matches_reference(8, 16, 4, 2);       // one block, one chunk
+    expect_matches_reference(700, 900, 3, 3);    // 72 rows a block: 10 blocks, several chunks
+    expect_matches_reference(301, 5000, 7, 4);   // 13 rows a block, ragged last block
+    expect_matches_reference(5, 40, 700, 5);     // class split: 3 column chunks, ragged last one
+    expect_matches_reference(19, 10, 10, 6);     // N < 2C boundary: class split with one chunk
+    expect_matches_reference(20, 10, 10, 7);     // N = 2C: row split
+}
+
+TEST(fused_loss, results_are_bitwise_identical_for_every_thread_count) {
+    const thread_count_guard guard;
+    const auto rows = random_problem<double>(3000, 200, 8, 11);     // row split, 4 chunks
+    const auto cls = random_problem<double>(16, 300, 2000, 12);     // class split, 8 column chunks
+    const auto rowsf = random_problem<float>(3000, 200, 8, 13);
+    set_num_threads(1);
+    const auto r1 = impl::vectorized::softmax_loss<double>(rows.W, rows.X, rows.y, 1e-3);
+    const auto c1 = impl::vectorized::softmax_loss<double>(cls.W, cls.X, cls.y, 1e-3);
+    const auto f1 = impl::vectorized::softmax_loss<float>(rowsf.W, rowsf.X, rowsf.y, 1e-3f);
+    for (int t : {2, 3, 4, 7}) {
+        set_num_threads(t);
+        for (int repeat = 0; repeat < 2; ++repeat) {
+            expect_bitwise_equal(r1, impl::vectorized::softmax_loss<double>(rows.W, rows.X, rows.y, 1e-3), t);
+            expect_bitwise_equal(c1, impl::vectorized::softmax_loss<double>(cls.W, cls.X, cls.y, 1e-3), t);
+            expect_bitwise_equal(f1, impl::vectorized::softmax_loss<float>(rowsf.W, rowsf.X, rowsf.y, 1e-3f), t);
+        }
+    }
+}
+
+TEST(fused_loss, overflowing_row_gives_nan_in_that_row_only_and_masked_classes_get_zero) {
+    auto p = random_problem<double>(700, 900, 3, 21);  // row split, several blocks
+    p.X.row(500).setZero();
+    p.X(500, 0) = 1e300;
+    p.W(0, 0) = 1e10;   // S(500, 0) = +inf: the row is undefined
+    p.X.row(600).setZero();
+    p.X(600, 1) = 1e300;
+    p.W(1, 1) = -1e10;  // S(600, 1) = −inf: class 1 masked in that row
+    p.y[600] = 0;
+    const auto r = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.0);
+    EXPECT_TRUE(std::isnan(r.loss));
+    for (Eigen::Index i = 0; i < r.dS.rows(); ++i)
+        for (Eigen::Index j = 0; j < r.dS.cols(); ++j)
+            EXPECT_EQ(std::isnan(r.dS(i, j)), i == 500) << i << ", " << j;
+    EXPECT_EQ(r.dS(600, 1), 0.0);
+}
+
+TEST(fused_loss, works_in_mp_real_through_the_blocked_path) {
+    const mp_precision_guard guard(128);
+    const auto p = random_problem<double>(40, 3, 7, 31);
+    const auto r = impl::vectorized::softmax_loss<mp_real>(convert<mp_real>(p.W), convert<mp_real>(p.X), p.y, mp_real(0.5));
+    const auto q = impl::naive::softmax_loss<mp_real>(convert<mp_real>(p.W), convert<mp_real>(p.X), p.y, mp_real(0.5));
+    EXPECT_LT(abs(r.loss - q.loss), mp_real(1e-30));
+    EXPECT_LT(static_cast<double>((r.dW - q.dW).cwiseAbs().maxCoeff()), 1e-30);
+}
+
+TEST(threads, set_num_threads_bounds_the_count_and_zero_restores_the_default) {
+    const thread_count_guard guard;
+    const int initial = num_threads();
+    EXPECT_GE(initial, 1);
+    set_num_threads(3);
+    EXPECT_EQ(num_threads(), 3);
+    set_num_threads(0);
+    EXPECT_EQ(num_threads(), initial);
+    EXPECT_THROW(set_num_threads(-1), std::invalid_argument);
+}
+
+TEST(threads, gradproof_threads_accepts_positive_integers_only) {
+    EXPECT_EQ(detail::parse_thread_count("4"), 4);
+    EXPECT_EQ(detail::parse_thread_count("1"), 1);
+    EXPECT_EQ(detail::parse_thread_count("100000"), 1024);
+    EXPECT_EQ(detail::parse_thread_count(nullptr), 0);
+    EXPECT_EQ(detail::parse_thread_count(""), 0);
+    EXPECT_EQ(detail::parse_thread_count("0"), 0);
+    EXPECT_EQ(detail::parse_thread_count("-2"), 0);
+    EXPECT_EQ(detail::parse_thread_count("two"), 0);
+    EXPECT_EQ(detail::parse_thread_count("2x"), 0);
+}
+
+TEST(threads, small_problems_stay_on_the_calling_thread) {
+    const thread_count_guard guard;
+    set_num_threads(8);
+    EXPECT_EQ(detail::threads_for(4.0 * 8 * 16 * 4, 1), 1u);
+    EXPECT_EQ(detail::threads_for(1e6, 16), 1u);
+    EXPECT_EQ(detail::threads_for(1e9, 16), 8u);
+    EXPECT_EQ(detail::threads_for(1e9, 3), 3u);
+}
+
+TEST(threads, parallel_for_runs_every_task_once_and_rethrows) {
+    std::vector<std::atomic<int>> runs(97);
+    detail::parallel_for(runs.size(), 3, [&](std::size_t i) { runs[i].fetch_add(1); });
+    for (const auto& r : runs) EXPECT_EQ(r.load(), 1);
+    EXPECT_THROW(detail::parallel_for(10, 2,
+                                      [](std::size_t i) {
+                                          if (i == 7) throw std::runtime_error("task 7");
+                                      }),
+                 std::runtime_error);
+}
