@@ -16,7 +16,9 @@ void check_work_size(const std::string& argument, std::int64_t rows, std::int64_
         __builtin_mul_overflow(elements, static_cast<std::int64_t>(elem_bytes), &bytes))
         throw_invalid(argument, what + " (" + std::to_string(rows) + "×" + std::to_string(cols) +
                                     " elements) would overflow a 64-bit size");
-    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    // Queried once per process: a system call on every entry-point call showed up in the per-call
+    // overhead of small shapes, and the machine's physical memory does not change during a run.
+    static const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
     if (pages > 0 && page > 0 && bytes / page > pages)
         throw_invalid(argument, what + " (" + std::to_string(rows) + "×" + std::to_string(cols) + " elements, " +
                                     std::to_string(bytes) + " bytes) would exceed the machine's physical memory");
