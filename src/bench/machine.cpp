@@ -1,5 +1,7 @@
 #include "bench/machine.hpp"
 
+#include "impl/kernel_isa.hpp"
+
 #include <Eigen/Dense>
 
 #include <sys/utsname.h>
@@ -65,7 +67,12 @@ double gemm_gflops(int threads, bool quick) {
         b.push_back(M::Random(n, n));
         c.push_back(M::Zero(n, n));
     }
-    auto body = [&](int t) { c[static_cast<std::size_t>(t)].noalias() = a[static_cast<std::size_t>(t)] * b[static_cast<std::size_t>(t)]; };
+    auto body = [&](int t) {
+        const auto k = static_cast<std::size_t>(t);
+        // The GEMM of the kernel build in use (impl/kernel_isa.hpp), so that the bound and the
+        // kernel share an instruction set.
+        if (!detail::run_accelerated_gemm(a[k].data(), b[k].data(), c[k].data(), n)) c[k].noalias() = a[k] * b[k];
+    };
     concurrent_seconds(threads, body);
     double best = 1e300;
     for (int r = 0; r < 3; ++r) best = std::min(best, concurrent_seconds(threads, body));
@@ -89,6 +96,7 @@ machine_info describe_machine(int threads, bool quick) {
     m.cpu_model = cpu_model();
     m.logical_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     m.threads = std::max(1, threads);
+    m.kernel_isa = std::string(kernel_isa_name(active_kernel_isa()));
     m.read_gb_per_s = read_bandwidth(m.threads, quick);
     m.gemm_f64_gflops = gemm_gflops<double>(m.threads, quick);
     m.gemm_f32_gflops = gemm_gflops<float>(m.threads, quick);

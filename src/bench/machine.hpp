@@ -4,8 +4,9 @@
 //    each summing its own slice (four accumulators, so the adds keep up with memory);
 //  • GEMM peak: Eigen's own large matrix product (n×n·n×n, 2n³ flops) in double and float, one
 //    independent product per thread run concurrently, so that the bound counts every core the
-//    threaded kernel may use. Eigen's GEMM is built with this project's flags, i.e. the peak
-//    this build can reach, not the CPU's theoretical one.
+//    threaded kernel may use. Eigen's GEMM is the one of the kernel build in use (portable SSE2,
+//    or the AVX2+FMA library: impl/kernel_isa.hpp), i.e. the peak that build can reach, not the
+//    CPU's theoretical one.
 // Both are the best of a few runs (the least disturbed by other processes).
 #pragma once
 
@@ -20,6 +21,7 @@ struct machine_info {
     double read_gb_per_s = 0;    // measured read bandwidth, 1e9 bytes/s
     double gemm_f64_gflops = 0;  // Eigen GEMM, all threads together
     double gemm_f32_gflops = 0;
+    std::string kernel_isa;      // the kernel build the bounds and the kernels use: portable, avx2
     std::string compiler;        // e.g. "g++ 12.2.0"
     std::string eigen_version;
     std::string kernel;          // uname -sr

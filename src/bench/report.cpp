@@ -40,6 +40,7 @@ void write_bench_table(std::ostream& os, const bench_result& r) {
     os << fmt::format("gradproof bench — {} UTC\n", m.date_utc);
     os << fmt::format("machine: {}, {} logical CPUs, {}; {}, Eigen {}\n", m.cpu_model, m.logical_cpus, m.kernel,
                       m.compiler, m.eigen_version);
+    os << fmt::format("kernel build: {} (the kernels and the GEMM bound)\n", m.kernel_isa);
     os << fmt::format("bounds ({} threads, measured now): read bandwidth {:.1f} GB/s; Eigen GEMM peak {:.1f} GFLOP/s "
                       "(f64), {:.1f} GFLOP/s (f32)\n",
                       m.threads, m.read_gb_per_s, m.gemm_f64_gflops, m.gemm_f32_gflops);
@@ -129,7 +130,8 @@ void write_bench_json(std::ostream& os, const bench_result& r) {
                     {"threads", m.threads},             {"read_gb_per_s", m.read_gb_per_s},
                     {"gemm_f64_gflops", m.gemm_f64_gflops}, {"gemm_f32_gflops", m.gemm_f32_gflops},
                     {"compiler", m.compiler},           {"eigen_version", m.eigen_version},
-                    {"kernel", m.kernel},               {"date_utc", m.date_utc}};
+                    {"kernel", m.kernel},               {"date_utc", m.date_utc},
+                    {"kernel_isa", m.kernel_isa}};
     j["threads"] = r.threads;
     j["repetitions"] = r.repetitions;
     j["quick"] = r.quick;

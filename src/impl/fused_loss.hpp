@@ -47,11 +47,14 @@
 #pragma once
 
 #include "core/matrix.hpp"
+#include "impl/kernel_isa.hpp"
 #include "impl/math.hpp"
 #include "impl/parallel.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <functional>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -104,17 +107,41 @@ struct fused_params {
     static constexpr Eigen::Index stat_rows = 8;
 };
 
-// Threads are used for hardware scalars only: multiprecision types (white-box mp_real) keep
-// per-thread precision state and run on the calling thread.
+// How a fused kernel gets threads. The kernels are also compiled into the separately built AVX2
+// kernel library (impl/kernels_avx2.cpp), which must not call into gradproof::core: the caller
+// passes its thread bound and its fork–join loop in.
+struct fused_context {
+    std::size_t max_threads = 1;
+    void (*parallel)(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& task) = nullptr;
+
+    // Threads are used for hardware scalars only: multiprecision types (white-box mp_real) keep
+    // per-thread precision state and run on the calling thread.
+    template <class T>
+    std::size_t threads(double work, std::size_t tasks) const {
+        if constexpr (std::is_floating_point_v<T>) return threads_for_limit(work, tasks, max_threads);
+        else return 1;
+    }
+
+    // As parallel_for: one thread or one task runs inline, without a std::function.
+    template <class F>
+    void run(std::size_t tasks, std::size_t threads, F&& task) const {
+        if (threads <= 1 || tasks <= 1 || parallel == nullptr) {
+            for (std::size_t i = 0; i < tasks; ++i) task(i);
+            return;
+        }
+        parallel(tasks, threads, std::function<void(std::size_t)>(std::ref(task)));
+    }
+};
+
 template <class T>
-std::size_t fused_threads(double work, std::size_t tasks) {
-    if constexpr (std::is_floating_point_v<T>) return threads_for(work, tasks);
-    else return 1;
-}
+using const_view = Eigen::Ref<const matrix<T>>;
+template <class T>
+using view = Eigen::Ref<matrix<T>>;
 
 // Row split (N ≥ 2C). Fills dS and dW (before the final /N + reg·W) and returns Σ ℓ_i.
 template <class T>
-T fused_row_split(const matrix<T>& W, const matrix<T>& X, const label_vector& y, matrix<T>& dS, matrix<T>& dW) {
+T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<T> dS, view<T> dW,
+                  const fused_context& ctx) {
     using P = fused_params;
     const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
     const Eigen::Index rows_per_block =
@@ -128,10 +155,11 @@ T fused_row_split(const matrix<T>& W, const matrix<T>& X, const label_vector& y,
     std::size_t chunks = 1;
     while (2 * chunks <= chunk_cap) chunks *= 2;
 
-    std::vector<matrix<T>> acc(chunks - 1);  // chunk 0 accumulates into dW itself
+    // Chunk 0 accumulates into dW itself. Sized now: a view cannot resize what it refers to.
+    std::vector<matrix<T>> acc(chunks - 1, matrix<T>(d, c));
     std::array<T, P::max_chunks> loss_part{};  // no allocation: tiny problems pay per call
     auto run_chunk = [&](std::size_t chunk) {
-        matrix<T>& a = chunk == 0 ? dW : acc[chunk - 1];
+        auto a = chunk == 0 ? view<T>(dW) : view<T>(acc[chunk - 1]);
         const Eigen::Index b0 = blocks * Eigen::Index(chunk) / Eigen::Index(chunks);
         const Eigen::Index b1 = blocks * Eigen::Index(chunk + 1) / Eigen::Index(chunks);
         T part = T(0);
@@ -141,13 +169,13 @@ T fused_row_split(const matrix<T>& W, const matrix<T>& X, const label_vector& y,
             auto Sb = dS.middleRows(r0, rows);
             Sb.noalias() = Xb * W;
             for (Eigen::Index i = 0; i < rows; ++i)
-                part += softmax_row_loss_and_ds(&Sb(i, 0), c, y[static_cast<std::size_t>(r0 + i)]);
+                part += softmax_row_loss_and_ds(&Sb(i, 0), c, y[r0 + i]);
             if (b == b0) a.noalias() = Xb.transpose() * Sb;
             else a.noalias() += Xb.transpose() * Sb;
         }
         loss_part[chunk] = part;
     };
-    parallel_for(chunks, fused_threads<T>(work, chunks), run_chunk);
+    ctx.run(chunks, ctx.threads<T>(work, chunks), run_chunk);
 
     T loss_sum = loss_part[0];
     for (std::size_t k = 1; k < chunks; ++k) {
@@ -159,8 +187,8 @@ T fused_row_split(const matrix<T>& W, const matrix<T>& X, const label_vector& y,
 
 // Class split (N < 2C). Fills dS and the final dW (including /N + reg·W) and returns Σ ℓ_i.
 template <class T>
-T fused_class_split(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg, matrix<T>& dS,
-                    matrix<T>& dW) {
+T fused_class_split(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS, view<T> dW,
+                    const fused_context& ctx) {
     using P = fused_params;
     const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
     const Eigen::Index col_chunks = (c + P::col_chunk - 1) / P::col_chunk;
@@ -171,7 +199,7 @@ T fused_class_split(const matrix<T>& W, const matrix<T>& X, const label_vector& 
         return std::pair{c0, std::min(P::col_chunk, c - c0)};
     };
 
-    parallel_for(ncols, fused_threads<T>(gemm_work, ncols), [&](std::size_t j) {
+    ctx.run(ncols, ctx.threads<T>(gemm_work, ncols), [&](std::size_t j) {
         const auto [c0, w] = cols(j);
         dS.middleCols(c0, w).noalias() = X * W.middleCols(c0, w);
     });
@@ -179,16 +207,16 @@ T fused_class_split(const matrix<T>& W, const matrix<T>& X, const label_vector& 
     const Eigen::Index row_tasks = (n + P::stat_rows - 1) / P::stat_rows;
     std::vector<T> row_loss(static_cast<std::size_t>(n));
     // exp, log1p and a division per logit: ~20 flops' worth each.
-    parallel_for(static_cast<std::size_t>(row_tasks), fused_threads<T>(20.0 * double(n) * double(c), std::size_t(row_tasks)),
+    ctx.run(static_cast<std::size_t>(row_tasks), ctx.threads<T>(20.0 * double(n) * double(c), std::size_t(row_tasks)),
                  [&](std::size_t t) {
                      const Eigen::Index r0 = Eigen::Index(t) * P::stat_rows, r1 = std::min(n, r0 + P::stat_rows);
                      for (Eigen::Index i = r0; i < r1; ++i)
                          row_loss[static_cast<std::size_t>(i)] =
-                             softmax_row_loss_and_ds(&dS(i, 0), c, y[static_cast<std::size_t>(i)]);
+                             softmax_row_loss_and_ds(&dS(i, 0), c, y[i]);
                  });
 
     const T nn = T(n);
-    parallel_for(ncols, fused_threads<T>(gemm_work, ncols), [&](std::size_t j) {
+    ctx.run(ncols, ctx.threads<T>(gemm_work, ncols), [&](std::size_t j) {
         const auto [c0, w] = cols(j);
         auto dWj = dW.middleCols(c0, w);
         dWj.noalias() = X.transpose() * dS.middleCols(c0, w);
@@ -200,22 +228,38 @@ T fused_class_split(const matrix<T>& W, const matrix<T>& X, const label_vector& 
     return loss_sum;
 }
 
-// Inputs already validated (validate_softmax_loss).
+// The fused loss into caller-provided dS (N×C) and dW (D×C); returns L. Inputs already validated.
 template <class T>
-loss_result<T> fused_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
+T fused_softmax_loss_into(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS, view<T> dW,
+                          const fused_context& ctx) {
     const Eigen::Index n = X.rows(), c = W.cols();
-    loss_result<T> r;
-    r.dS.resize(n, c);
-    r.dW.resize(W.rows(), c);
     const T nn = T(n);
     T loss_sum;
     if (n >= 2 * c) {
-        loss_sum = fused_row_split(W, X, y, r.dS, r.dW);
-        r.dW = r.dW / nn + reg * W;
+        loss_sum = fused_row_split<T>(W, X, y, dS, dW, ctx);
+        dW = dW / nn + reg * W;
     } else {
-        loss_sum = fused_class_split(W, X, y, reg, r.dS, r.dW);
+        loss_sum = fused_class_split<T>(W, X, y, reg, dS, dW, ctx);
     }
-    r.loss = loss_sum / nn + half_reg_squared_norm(W, reg);
+    return loss_sum / nn + half_reg_squared_norm(W, reg);
+}
+
+// The portable build of the kernel on this process's threads (impl/parallel.hpp).
+inline fused_context portable_fused_context() {
+    return fused_context{static_cast<std::size_t>(num_threads()), &parallel_for_threads};
+}
+
+// softmax_loss of vectorized: the AVX2 build of the kernel when it is selected (impl/kernel_isa.hpp),
+// else the portable build. Inputs already validated (validate_softmax_loss).
+template <class T>
+loss_result<T> fused_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
+    loss_result<T> r;
+    r.dS.resize(X.rows(), W.cols());
+    r.dW.resize(W.rows(), W.cols());
+    if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
+        if (run_accelerated_fused_loss(W, X, y, reg, r)) return r;
+    }
+    r.loss = fused_softmax_loss_into<T>(W, X, y.data(), reg, r.dS, r.dW, portable_fused_context());
     return r;
 }
 

@@ -25,10 +25,6 @@ int default_threads() {
 
 std::atomic<int> configured{0};  // 0: use default_threads()
 
-// ~30 µs of thread start-up must stay small against a thread's share: 2^22 flops is ≈ 0.2–0.4 ms
-// at the single-core GEMM rate of SSE2 Eigen (10–20 GFLOP/s).
-constexpr double min_flops_per_thread = 4194304.0;
-
 }  // namespace
 
 int num_threads() {
@@ -53,11 +49,7 @@ int parse_thread_count(const char* value) {
 }
 
 std::size_t threads_for(double work, std::size_t tasks) {
-    const double by_work = std::max(1.0, work / min_flops_per_thread);
-    std::size_t t = static_cast<std::size_t>(num_threads());
-    t = std::min(t, tasks);
-    if (by_work < static_cast<double>(t)) t = static_cast<std::size_t>(by_work);
-    return std::max<std::size_t>(t, 1);
+    return threads_for_limit(work, tasks, static_cast<std::size_t>(num_threads()));
 }
 
 void parallel_for_threads(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& task) {

@@ -46,9 +46,21 @@ void parallel_for(std::size_t tasks, std::size_t threads, F&& task) {
     parallel_for_threads(tasks, threads, std::function<void(std::size_t)>(std::ref(task)));
 }
 
-// Threads worth using for `work` flops split into `tasks` tasks: at most num_threads(), at most
-// one per task, and one per min_flops_per_thread of work so that small problems stay
-// single-threaded and never pay thread start-up.
+// ~30 µs of thread start-up must stay small against a thread's share: 2^22 flops is ≈ 0.1–0.4 ms
+// at the single-core GEMM rate of Eigen (10–50 GFLOP/s, SSE2 to AVX2).
+inline constexpr double min_flops_per_thread = 4194304.0;
+
+// Threads worth using for `work` flops split into `tasks` tasks: at most `limit`, at most one per
+// task, and one per min_flops_per_thread of work so that small problems stay single-threaded and
+// never pay thread start-up. Inline: the separately built AVX2 kernels use it too.
+inline std::size_t threads_for_limit(double work, std::size_t tasks, std::size_t limit) {
+    const double by_work = work / min_flops_per_thread;
+    std::size_t t = limit < tasks ? limit : tasks;
+    if (by_work < static_cast<double>(t)) t = static_cast<std::size_t>(by_work);
+    return t < 1 ? 1 : t;
+}
+
+// threads_for_limit with limit = num_threads().
 std::size_t threads_for(double work, std::size_t tasks);
 
 }  // namespace detail

@@ -29,7 +29,8 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
 
     std::ifstream f(json_path);
     const auto j = nlohmann::json::parse(f);
-    for (const char* k : {"cpu_model", "logical_cpus", "threads", "read_gb_per_s", "gemm_f64_gflops", "gemm_f32_gflops", "date_utc"})
+    for (const char* k : {"cpu_model", "logical_cpus", "threads", "read_gb_per_s", "gemm_f64_gflops", "gemm_f32_gflops", "date_utc",
+                          "kernel_isa"})
         EXPECT_TRUE(j.at("machine").contains(k)) << k;
     EXPECT_GT(j["machine"]["read_gb_per_s"].get<double>(), 0);
     ASSERT_EQ(j.at("rows").size(), 3u);  // vectorized f64, f32, naive f64
@@ -52,6 +53,19 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
     EXPECT_EQ(c["fd_checks"].size(), 8u);
     EXPECT_TRUE(c.contains("gradcheck"));
     EXPECT_TRUE(c.contains("max_enclosure_width_ulps"));
+}
+
+// GRADPROOF_ISA selects the kernel build (and the build of the GEMM bound) for the process; an
+// unknown value falls back to the best available instead of failing.
+TEST(bench_cli, gradproof_isa_selects_the_kernel_build) {
+    const std::string args = " " + std::string(GRADPROOF_BINARY) +
+                             " bench --quick -q --shapes 8x16x4 --no-certify --no-peers";
+    const auto portable = gradproof::test_support::run_command("GRADPROOF_ISA=portable" + args);
+    ASSERT_EQ(portable.exit_code, 0) << portable.out;
+    EXPECT_NE(portable.out.find("kernel build: portable"), std::string::npos) << portable.out;
+    const auto unknown = gradproof::test_support::run_command("GRADPROOF_ISA=sse9" + args);
+    ASSERT_EQ(unknown.exit_code, 0) << unknown.out;
+    EXPECT_NE(unknown.out.find("kernel build: "), std::string::npos) << unknown.out;
 }
 
 TEST(bench_cli, bad_options_are_one_line_and_exit_2) {

@@ -1,7 +1,9 @@
-// The fused, blocked and threaded softmax_loss of vectorized (impl/fused_loss.hpp) and its
-// threading control (impl/parallel.hpp): same results as the plain two-pass formula on shapes that
-// exercise several row blocks, several chunks and the class split; bitwise identical results for
-// every thread count; NaN rows and masked classes confined as documented.
+// The fused, blocked and threaded softmax_loss of vectorized (impl/fused_loss.hpp), its threading
+// control (impl/parallel.hpp) and its instruction-set builds (impl/kernel_isa.hpp): in every build
+// available here, the same results as the plain two-pass formula on shapes that exercise several
+// row blocks, several chunks and the class split; bitwise identical results for every thread
+// count; NaN rows and masked classes confined as documented.
+#include "impl/kernel_isa.hpp"
 #include "impl/naive.hpp"
 #include "impl/parallel.hpp"
 #include "impl/vectorized.hpp"
@@ -13,6 +15,7 @@
 #include <limits>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 using namespace gradproof;
@@ -36,6 +39,18 @@ problem<T> random_problem(Eigen::Index n, Eigen::Index d, Eigen::Index c, unsign
     for (auto& v : p.y) v = label(rng);
     return p;
 }
+
+// Selects a kernel build for one test (skipping it when this machine cannot run it) and restores
+// the default when the test ends.
+struct isa_guard {
+    explicit isa_guard(kernel_isa isa) : available(kernel_isa_available(isa)) {
+        if (available) set_kernel_isa(isa);
+    }
+    ~isa_guard() { reset_kernel_isa(); }
+    bool available;
+};
+
+class fused_loss_build : public ::testing::TestWithParam<kernel_isa> {};
 
 // Restores the default thread count when a test ends.
 struct thread_count_guard {
@@ -65,7 +80,9 @@ void expect_matches_reference(Eigen::Index n, Eigen::Index d, Eigen::Index c, un
 
 }  // namespace
 
-TEST(fused_loss, matches_two_pass_reference_across_blocks_chunks_and_class_split) {
+TEST_P(fused_loss_build, matches_two_pass_reference_across_blocks_chunks_and_class_split) {
+    const isa_guard isa(GetParam());
+    if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
     expect_matches_reference(1, 1, 1, 1);
     expect_matches_reference(8, 16, 4, 2);       // one block, one chunk
     expect_matches_reference(700, 900, 3, 3);    // 72 rows a block: 10 blocks, several chunks
@@ -75,7 +92,9 @@ TEST(fused_loss, matches_two_pass_reference_across_blocks_chunks_and_class_split
     expect_matches_reference(20, 10, 10, 7);     // N = 2C: row split
 }
 
-TEST(fused_loss, results_are_bitwise_identical_for_every_thread_count) {
+TEST_P(fused_loss_build, results_are_bitwise_identical_for_every_thread_count) {
+    const isa_guard isa(GetParam());
+    if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
     const thread_count_guard guard;
     const auto rows = random_problem<double>(3000, 200, 8, 11);     // row split, 4 chunks
     const auto cls = random_problem<double>(16, 300, 2000, 12);     // class split, 8 column chunks
@@ -94,7 +113,9 @@ TEST(fused_loss, results_are_bitwise_identical_for_every_thread_count) {
     }
 }
 
-TEST(fused_loss, overflowing_row_gives_nan_in_that_row_only_and_masked_classes_get_zero) {
+TEST_P(fused_loss_build, overflowing_row_gives_nan_in_that_row_only_and_masked_classes_get_zero) {
+    const isa_guard isa(GetParam());
+    if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
     auto p = random_problem<double>(700, 900, 3, 21);  // row split, several blocks
     p.X.row(500).setZero();
     p.X(500, 0) = 1e300;
@@ -109,6 +130,47 @@ TEST(fused_loss, overflowing_row_gives_nan_in_that_row_only_and_masked_classes_g
         for (Eigen::Index j = 0; j < r.dS.cols(); ++j)
             EXPECT_EQ(std::isnan(r.dS(i, j)), i == 500) << i << ", " << j;
     EXPECT_EQ(r.dS(600, 1), 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(builds, fused_loss_build, ::testing::Values(kernel_isa::portable, kernel_isa::avx2_fma),
+                         [](const auto& info) { return std::string(kernel_isa_name(info.param)); });
+
+// The builds differ by rounding only (FMA): each stays within the two-pass reference's tolerance
+// above, and they agree with each other to the same tolerance.
+TEST(fused_loss, avx2_and_portable_builds_agree) {
+    if (!kernel_isa_available(kernel_isa::avx2_fma)) GTEST_SKIP() << "no AVX2/FMA here";
+    const auto p = random_problem<double>(700, 900, 3, 41);
+    const isa_guard portable(kernel_isa::portable);
+    const auto a = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.25);
+    set_kernel_isa(kernel_isa::avx2_fma);
+    const auto b = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.25);
+    EXPECT_NEAR(a.loss, b.loss, 1e-12 * std::abs(a.loss));
+    EXPECT_LE((a.dW - b.dW).cwiseAbs().maxCoeff(), 1e-12 * a.dW.cwiseAbs().maxCoeff());
+    EXPECT_LE((a.dS - b.dS).cwiseAbs().maxCoeff(), 1e-12);
+}
+
+TEST(kernel_isa, names_parse_and_selection_is_checked) {
+    EXPECT_EQ(parse_kernel_isa("portable"), kernel_isa::portable);
+    EXPECT_EQ(parse_kernel_isa("avx2"), kernel_isa::avx2_fma);
+    EXPECT_FALSE(parse_kernel_isa("AVX2").has_value());
+    EXPECT_FALSE(parse_kernel_isa("").has_value());
+    EXPECT_EQ(kernel_isa_name(kernel_isa::avx2_fma), "avx2");
+    EXPECT_TRUE(kernel_isa_available(kernel_isa::portable));
+    {
+        const isa_guard guard(kernel_isa::portable);
+        EXPECT_EQ(active_kernel_isa(), kernel_isa::portable);
+    }
+    if (kernel_isa_available(kernel_isa::avx2_fma)) {
+        const isa_guard guard(kernel_isa::avx2_fma);
+        EXPECT_EQ(active_kernel_isa(), kernel_isa::avx2_fma);
+    } else {
+        try {
+            set_kernel_isa(kernel_isa::avx2_fma);
+            ADD_FAILURE() << "selecting an unavailable build must throw";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("isa"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(fused_loss, works_in_mp_real_through_the_blocked_path) {

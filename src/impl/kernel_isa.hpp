@@ -1,0 +1,57 @@
+// Which instruction-set build of the fused loss kernel runs (runtime dispatch).
+//
+// gradproof is built with the compiler's portable x86-64 flags (SSE2 Eigen) so that one binary runs
+// on every machine. The fused softmax_loss kernel (impl/fused_loss.hpp) and the GEMM of
+// `gradproof bench`'s flop bound are also compiled a second time with -mavx2 -mfma into a separate
+// shared library, libgradproof_kernels_avx2 (impl/kernels_avx2.cpp), and called there when the CPU
+// has AVX2 and FMA. A separate library, not a second object in the same link: Eigen's inline
+// functions compiled with other flags would be the same symbols (an ODR violation), and the linker
+// could hand AVX2 code to the portable path; the library's version script exports only its
+// entry points, so its copies stay private.
+//
+// Selection: set_kernel_isa(), else the environment variable GRADPROOF_ISA (read once: "portable",
+// "avx2" or "auto"; unset, empty, unknown or unavailable means "auto"), else the best available.
+// Results differ between builds only by rounding (FMA contracts a·b + c into one rounding); every
+// build is within the same error bounds (error/tolerance.hpp), and each build on its own is
+// bitwise deterministic for every thread count.
+#pragma once
+
+#include "core/matrix.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace gradproof {
+
+enum class kernel_isa { portable, avx2_fma };
+
+// "portable" or "avx2".
+std::string_view kernel_isa_name(kernel_isa isa);
+// The ISA named by `name` ("portable", "avx2"), or nothing.
+std::optional<kernel_isa> parse_kernel_isa(std::string_view name);
+// Built into this binary and supported by this CPU.
+bool kernel_isa_available(kernel_isa isa);
+// The build used now.
+kernel_isa active_kernel_isa();
+// Selects a build for the whole process; throws std::invalid_argument naming `isa` when it is not
+// available. reset_kernel_isa() returns to GRADPROOF_ISA or the best available.
+void set_kernel_isa(kernel_isa isa);
+void reset_kernel_isa();
+
+namespace detail {
+
+// Runs softmax_loss on the selected accelerated build into r (dS and dW already sized) and
+// returns true, or returns false when the portable build is selected.
+bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X, const label_vector& y,
+                                double reg, loss_result<double>& r);
+bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, const label_vector& y, float reg,
+                                loss_result<float>& r);
+
+// c = a·b for column-major n×n matrices with the selected accelerated build's Eigen GEMM, or false
+// when the portable build is selected (the caller then uses its own Eigen).
+bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n);
+bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n);
+
+}  // namespace detail
+}  // namespace gradproof

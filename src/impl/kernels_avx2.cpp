@@ -1,0 +1,49 @@
+// libgradproof_kernels_avx2: the fused loss kernel and Eigen's GEMM compiled with -mavx2 -mfma
+// (see impl/kernel_isa.hpp for why this is a library of its own). Nothing here calls into
+// gradproof::core: threads come in through the fused_context.
+#include "impl/kernels_avx2.hpp"
+
+#include "impl/fused_loss.hpp"
+
+#include <Eigen/Core>
+
+#if !defined(__AVX2__) || !defined(__FMA__)
+#error "impl/kernels_avx2.cpp must be compiled with -mavx2 -mfma"
+#endif
+
+namespace {
+
+template <class T>
+T fused_loss(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c, T reg,
+             T* dS, T* dW, const gradproof::detail::fused_context* ctx) {
+    using gradproof::matrix;
+    const Eigen::Map<const matrix<T>> w(W, d, c), x(X, n, d);
+    Eigen::Map<matrix<T>> ds(dS, n, c), dw(dW, d, c);
+    return gradproof::detail::fused_softmax_loss_into<T>(w, x, y, reg, ds, dw, *ctx);
+}
+
+template <class T>
+void gemm(const T* a, const T* b, T* c, std::int64_t n) {
+    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+    Eigen::Map<M>(c, n, n).noalias() = Eigen::Map<const M>(a, n, n) * Eigen::Map<const M>(b, n, n);
+}
+
+}  // namespace
+
+extern "C" {
+
+double gradproof_avx2_fused_loss_f64(const double* W, const double* X, const std::int32_t* y, std::int64_t n,
+                                     std::int64_t d, std::int64_t c, double reg, double* dS, double* dW,
+                                     const gradproof::detail::fused_context* ctx) {
+    return fused_loss(W, X, y, n, d, c, reg, dS, dW, ctx);
+}
+
+float gradproof_avx2_fused_loss_f32(const float* W, const float* X, const std::int32_t* y, std::int64_t n,
+                                    std::int64_t d, std::int64_t c, float reg, float* dS, float* dW,
+                                    const gradproof::detail::fused_context* ctx) {
+    return fused_loss(W, X, y, n, d, c, reg, dS, dW, ctx);
+}
+
+void gradproof_avx2_gemm_f64(const double* a, const double* b, double* c, std::int64_t n) { gemm(a, b, c, n); }
+void gradproof_avx2_gemm_f32(const float* a, const float* b, float* c, std::int64_t n) { gemm(a, b, c, n); }
+}
