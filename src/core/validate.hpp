@@ -30,10 +30,19 @@ bool is_finite_scalar(const T& x) {
 }
 }  // namespace detail
 
-// softmax_loss: W is D×C, X is N×D, y has N labels in [0, C), reg finite and ≥ 0, N ≥ 1,
-// and W, X finite (a non-finite weight or feature makes the loss undefined, not masked).
+// Throws std::invalid_argument naming `argument` if m holds a NaN or an infinity.
 template <class T>
-void validate_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, const T& reg) {
+void validate_finite(const matrix<T>& m, const char* argument) {
+    for (Eigen::Index i = 0; i < m.size(); ++i)
+        if (!detail::is_finite_scalar(m.data()[i])) detail::throw_invalid(argument, "contains a non-finite value");
+}
+
+// validate_softmax_loss without the scan of X's values: for a kernel that scans X only when its
+// loss comes out NaN (a non-finite feature makes every score of its row non-finite, so that row's
+// loss is NaN: see vectorized::softmax_loss), sparing a pass over the largest input.
+template <class T>
+void validate_softmax_loss_except_x_values(const matrix<T>& W, const matrix<T>& X, const label_vector& y,
+                                           const T& reg) {
     if (W.rows() < 1 || W.cols() < 1)
         detail::throw_invalid("W", "must be D×C with D ≥ 1 and C ≥ 1, got " + std::to_string(W.rows()) + "×" +
                                        std::to_string(W.cols()));
@@ -52,10 +61,15 @@ void validate_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_v
                                            " is outside [0, " + std::to_string(W.cols()) + ")");
     if (!detail::is_finite_scalar(reg)) detail::throw_invalid("reg", "must be finite");
     if (reg < 0) detail::throw_invalid("reg", "must be ≥ 0");
-    for (Eigen::Index i = 0; i < W.size(); ++i)
-        if (!detail::is_finite_scalar(W.data()[i])) detail::throw_invalid("W", "contains a non-finite value");
-    for (Eigen::Index i = 0; i < X.size(); ++i)
-        if (!detail::is_finite_scalar(X.data()[i])) detail::throw_invalid("X", "contains a non-finite value");
+    validate_finite(W, "W");
+}
+
+// softmax_loss: W is D×C, X is N×D, y has N labels in [0, C), reg finite and ≥ 0, N ≥ 1,
+// and W, X finite (a non-finite weight or feature makes the loss undefined, not masked).
+template <class T>
+void validate_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, const T& reg) {
+    validate_softmax_loss_except_x_values(W, X, y, reg);
+    validate_finite(X, "X");
 }
 
 // Row-wise functions: C ≥ 1; N = 0 is an empty batch.

@@ -133,6 +133,19 @@ struct fused_context {
     }
 };
 
+// Chunks of the row split (see the header comment): a power of two, so that 2, 4, 8 or 16 threads
+// get equal shares; at most max_chunks, one per min_chunk_flops of work, one per block, and
+// N/(2C) so that the chunk accumulators stay smaller than X. The shape alone decides.
+inline std::size_t row_chunk_count(double work, Eigen::Index blocks, Eigen::Index n, Eigen::Index c) {
+    using P = fused_params;
+    const std::size_t cap =
+        std::min({static_cast<std::size_t>(std::max(1.0, work / P::min_chunk_flops)), P::max_chunks,
+                  static_cast<std::size_t>(blocks), static_cast<std::size_t>(std::max<Eigen::Index>(1, n / (2 * c)))});
+    std::size_t chunks = 1;
+    while (2 * chunks <= cap) chunks *= 2;
+    return chunks;
+}
+
 template <class T>
 using const_view = Eigen::Ref<const matrix<T>>;
 template <class T>
@@ -148,12 +161,7 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
         std::max<Eigen::Index>(1, static_cast<Eigen::Index>(P::block_bytes / (sizeof(T) * static_cast<std::size_t>(d))));
     const Eigen::Index blocks = (n + rows_per_block - 1) / rows_per_block;
     const double work = 4.0 * double(n) * double(d) * double(c);
-    const std::size_t chunk_cap =
-        std::min({static_cast<std::size_t>(std::max(1.0, work / P::min_chunk_flops)), P::max_chunks,
-                  static_cast<std::size_t>(blocks), static_cast<std::size_t>(std::max<Eigen::Index>(1, n / (2 * c)))});
-    // A power of two, so that 2, 4, 8 or 16 threads get equal shares.
-    std::size_t chunks = 1;
-    while (2 * chunks <= chunk_cap) chunks *= 2;
+    const std::size_t chunks = row_chunk_count(work, blocks, n, c);
 
     // Chunk 0 accumulates into dW itself. Sized now: a view cannot resize what it refers to.
     std::vector<matrix<T>> acc(chunks - 1, matrix<T>(d, c));

@@ -1,9 +1,11 @@
 // libgradproof_kernels_avx2: the fused loss kernel and Eigen's GEMM compiled with -mavx2 -mfma
-// (see impl/kernel_isa.hpp for why this is a library of its own). Nothing here calls into
-// gradproof::core: threads come in through the fused_context.
+// (see impl/kernel_isa.hpp for why this is a library of its own), and the register-tiled kernel
+// for few classes (impl/narrow_loss_avx2.hpp). Nothing here calls into gradproof::core: threads
+// come in through the fused_context.
 #include "impl/kernels_avx2.hpp"
 
 #include "impl/fused_loss.hpp"
+#include "impl/narrow_loss_avx2.hpp"
 
 #include <Eigen/Core>
 
@@ -17,6 +19,9 @@ template <class T>
 T fused_loss(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c, T reg,
              T* dS, T* dW, const gradproof::detail::fused_context* ctx) {
     using gradproof::matrix;
+    namespace detail = gradproof::detail;
+    if (n >= 2 * c && c <= detail::narrow_params::max_classes)
+        return detail::narrow_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW, *ctx);
     const Eigen::Map<const matrix<T>> w(W, d, c), x(X, n, d);
     Eigen::Map<matrix<T>> ds(dS, n, c), dw(dW, d, c);
     return gradproof::detail::fused_softmax_loss_into<T>(w, x, y, reg, ds, dw, *ctx);

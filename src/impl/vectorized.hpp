@@ -103,10 +103,17 @@ struct vectorized {
     }
 
     // Fused, cache-blocked and threaded (impl/fused_loss.hpp; thread count: impl/parallel.hpp).
+    // X's values are validated after the kernel, and only when the loss is NaN: a NaN or ±inf
+    // feature X_ik makes every score S_ij = Σ_k X_ik·W_kj of its row NaN or ±inf (W is finite,
+    // checked first; X_ik·0 is NaN), so the row is NaN or entirely masked and its loss is NaN.
+    // A finite loss therefore proves X finite without a separate pass over it. (W cannot be
+    // checked this way: W_kj = −inf only masks class j.) Nothing is returned for invalid input.
     template <class T>
     static loss_result<T> softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
-        validate_softmax_loss(W, X, y, reg);
-        return detail::fused_softmax_loss(W, X, y, reg);
+        validate_softmax_loss_except_x_values(W, X, y, reg);
+        loss_result<T> r = detail::fused_softmax_loss(W, X, y, reg);
+        if (detail::isnan_(r.loss)) validate_finite(X, "X");
+        return r;
     }
 
     template <class T>

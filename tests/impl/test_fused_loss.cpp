@@ -90,6 +90,11 @@ TEST_P(fused_loss_build, matches_two_pass_reference_across_blocks_chunks_and_cla
     expect_matches_reference(5, 40, 700, 5);     // class split: 3 column chunks, ragged last one
     expect_matches_reference(19, 10, 10, 6);     // N < 2C boundary: class split with one chunk
     expect_matches_reference(20, 10, 10, 7);     // N = 2C: row split
+    // AVX2 build: the register tiles of impl/narrow_loss_avx2.hpp for C ≤ 12, Eigen above.
+    expect_matches_reference(200, 3, 12, 8);     // D shorter than a vector: scalar tails only
+    expect_matches_reference(130, 37, 11, 9);    // ragged k (vector, then scalar), 5 + 5 + 1 classes
+    expect_matches_reference(150, 19, 13, 10);   // C = 13: Eigen's GEMM in every build
+    expect_matches_reference(1000, 64, 2, 11);   // 16 blocks of 64 rows in 16 chunks
 }
 
 TEST_P(fused_loss_build, results_are_bitwise_identical_for_every_thread_count) {

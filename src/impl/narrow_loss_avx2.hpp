@@ -1,0 +1,308 @@
+// narrow_softmax_loss: the fused loss for few classes (C ≤ narrow_params::max_classes, N ≥ 2C) with
+// AVX2+FMA register tiles instead of Eigen's GEMM. Compiled only into libgradproof_kernels_avx2
+// (impl/kernels_avx2.cpp, -mavx2 -mfma).
+//
+// Why. With C = 10 both products of the loss are skinny (X_b·W is B×D times D×10): Eigen's GEMM
+// packs the X block into its panel format before each of the two products and pads 10 columns to
+// its 12- or 16-wide micro-kernel; at C = 10 that costs about as much as the arithmetic. Here
+// neither product packs X:
+//   • scores S_b = X_b·W: dot products along k against Wᵀ (C×D, transposed once per call, rows
+//     padded to whole cache lines), two rows × five classes per tile (10 ymm accumulators, 7 loads
+//     per 10 FMAs), k cut into chunks whose slice of Wᵀ stays in L1 while every row pair of the
+//     block uses it; the rows' next chunk is prefetched (the chunked order has too many short
+//     streams for the hardware prefetcher);
+//   • gradient dWᵀ += dS_bᵀ·X_b into a C×D accumulator per chunk (Wᵀ's layout): two vectors of k
+//     × five classes per tile over the B rows of the block; meanwhile the next block of X is
+//     prefetched, so that the memory traffic of the next scores pass overlaps this compute-bound one.
+// Blocks of B = 64 rows: the accumulator is read and written once per block (2C/B of X's traffic)
+// and X_b is re-read by the gradient pass from L2/L3, not memory: X is read from memory once.
+//
+// Error analysis (the model of src/error/tolerance.hpp, Higham 2002 ch. 3; FMA: one rounding per
+// multiply-add, Higham §2.6):
+//   • S_ij is one sum of the D products X_ik·W_kj: per lane a chain of FMAs over each k-chunk,
+//     the lanes and the chunk's tail added, the chunk sums added in order. Every product enters
+//     exactly once and there are D − 1 additions, so |ΔS_ij| ≤ γ_D·Σ_k|X_ik·W_kj| as for any
+//     summation order;
+//   • dW_kj: the N products dS_ij·X_ik, added by FMA chains block after block into the chunk
+//     accumulator, the chunk accumulators added in chunk order: N terms, γ_N; then one rounding
+//     for /N and two for + reg·W, as in the Eigen path;
+//   • the row statistics and the loss sum are those of impl/fused_loss.hpp, unchanged.
+// Determinism: blocks, chunks (row_chunk_count) and tiles depend on the shape only; each chunk has
+// its own accumulator; chunks are combined in order on the calling thread: bitwise identical for
+// every thread count.
+#pragma once
+
+#include "impl/fused_loss.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+// Register tiles only stay in registers when their loops are unrolled completely (GCC's -O2 does
+// not unroll them by itself).
+#define GRADPROOF_UNROLL _Pragma("GCC unroll 16")
+
+namespace gradproof::detail {
+
+struct narrow_params {
+    // Measured at (4096, 3073, C) on the machine of the README: at C = 10 the tiles take 0.75×
+    // (f64) and 0.6× (f32) of the time of Eigen's GEMM path (AVX2 build), at C = 16 the same, at
+    // C = 32 and 64 Eigen's is faster.
+    static constexpr int max_classes = 12;
+    // Rows per block: the D×C accumulator is read and written once per block, X_b once, so
+    // 2C/B is the accumulator's traffic relative to X. 32, 64 and 128 measured within 5 %.
+    static constexpr Eigen::Index block_rows = 64;
+    // Bytes of Wᵀ per k-chunk of the scores: stays in L1 (32 KiB) beside the rows' chunks.
+    static constexpr std::size_t l1_bytes = std::size_t(16) * 1024;
+    // Classes per register tile (2 × 5 accumulators of 16 ymm registers).
+    static constexpr int class_tile = 5;
+};
+
+template <class T>
+struct avx2_vec;
+
+template <>
+struct avx2_vec<double> {
+    using type = __m256d;
+    static constexpr Eigen::Index lanes = 4;
+    static type zero() { return _mm256_setzero_pd(); }
+    static type load(const double* p) { return _mm256_loadu_pd(p); }
+    static void store(double* p, type a) { _mm256_storeu_pd(p, a); }
+    static type broadcast(const double* p) { return _mm256_broadcast_sd(p); }
+    static type fma(type a, type b, type c) { return _mm256_fmadd_pd(a, b, c); }
+    static double sum(type a) {
+        const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+    }
+};
+
+template <>
+struct avx2_vec<float> {
+    using type = __m256;
+    static constexpr Eigen::Index lanes = 8;
+    static type zero() { return _mm256_setzero_ps(); }
+    static type load(const float* p) { return _mm256_loadu_ps(p); }
+    static void store(float* p, type a) { _mm256_storeu_ps(p, a); }
+    static type broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+    static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
+    static float sum(type a) {
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+    }
+};
+
+// s[r][j0 + j] += x_r[k0, k1) · wt_{j0 + j}[k0, k1) for R rows and CT classes (rows of x and wt
+// have length d): lane-wise FMA chains, then the lanes and the tail added to s.
+// prefetch > 0: also fetch the rows' next k-chunk (this far ahead) into L2 for the block's next
+// pass: the k-chunked loop visits 2 × rows short runs, too many streams for the hardware prefetcher.
+template <class T, int R, int CT>
+void narrow_scores_tile(const T* const* x, const T* wt, Eigen::Index ld, Eigen::Index d, Eigen::Index k0, Eigen::Index k1, T* const* s,
+                        Eigen::Index j0, Eigen::Index prefetch) {
+    using V = avx2_vec<T>;
+    constexpr Eigen::Index L = V::lanes;
+    constexpr Eigen::Index line = Eigen::Index(64 / sizeof(T));
+    typename V::type acc[R][CT];
+    GRADPROOF_UNROLL
+    for (int r = 0; r < R; ++r)
+        GRADPROOF_UNROLL
+        for (int j = 0; j < CT; ++j) acc[r][j] = V::zero();
+    const T* w = wt + j0 * ld;
+    Eigen::Index k = k0;
+    for (; k + L <= k1; k += L) {
+        typename V::type xv[R];
+        if (prefetch > 0 && (k % line) == 0 && k + prefetch < d) {
+            GRADPROOF_UNROLL
+            for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(x[r] + k + prefetch), _MM_HINT_T1);
+        }
+        GRADPROOF_UNROLL
+        for (int r = 0; r < R; ++r) xv[r] = V::load(x[r] + k);
+        GRADPROOF_UNROLL
+        for (int j = 0; j < CT; ++j) {
+            typename V::type wv = V::load(w + j * ld + k);
+            // One load shared by the R rows: without this GCC folds the load into each FMA (R
+            // loads), and the loop becomes bound by the load ports instead of the FMA units.
+            asm("" : "+x"(wv));
+            GRADPROOF_UNROLL
+            for (int r = 0; r < R; ++r) acc[r][j] = V::fma(xv[r], wv, acc[r][j]);
+        }
+    }
+    GRADPROOF_UNROLL
+    for (int r = 0; r < R; ++r)
+        GRADPROOF_UNROLL
+        for (int j = 0; j < CT; ++j) {
+            T v = V::sum(acc[r][j]);
+            for (Eigen::Index t = k; t < k1; ++t) v += x[r][t] * w[j * ld + t];
+            s[r][j0 + j] += v;
+        }
+}
+
+// All classes of R rows over [k0, k1): class tiles of class_tile, then the remainder.
+template <class T, int R>
+void narrow_scores(const T* const* x, const T* wt, Eigen::Index ld, Eigen::Index d, Eigen::Index k0, Eigen::Index k1, T* const* s,
+                   Eigen::Index c) {
+    constexpr int CT = narrow_params::class_tile;
+    const Eigen::Index ahead = k1 - k0;  // the first tile of the rows prefetches their next chunk
+    Eigen::Index j0 = 0;
+    for (; j0 + CT <= c; j0 += CT) narrow_scores_tile<T, R, CT>(x, wt, ld, d, k0, k1, s, j0, j0 == 0 ? ahead : 0);
+    const Eigen::Index p = j0 == 0 ? ahead : 0;
+    switch (c - j0) {
+        case 1: narrow_scores_tile<T, R, 1>(x, wt, ld, d, k0, k1, s, j0, p); break;
+        case 2: narrow_scores_tile<T, R, 2>(x, wt, ld, d, k0, k1, s, j0, p); break;
+        case 3: narrow_scores_tile<T, R, 3>(x, wt, ld, d, k0, k1, s, j0, p); break;
+        case 4: narrow_scores_tile<T, R, 4>(x, wt, ld, d, k0, k1, s, j0, p); break;
+        default: break;
+    }
+}
+
+// S_b = X_b·W for one block: k-chunks of k_chunk so that the chunk of Wᵀ stays in L1 while every
+// row pair of the block uses it.
+template <class T>
+void narrow_scores_block(const T* x, Eigen::Index rows, const T* wt, Eigen::Index ld, Eigen::Index d, T* s,
+                         Eigen::Index c) {
+    std::fill(s, s + rows * c, T(0));
+    const Eigen::Index kc = narrow_params::l1_bytes / (sizeof(T) * static_cast<std::size_t>(c));
+    for (Eigen::Index k0 = 0; k0 < d; k0 += kc) {
+        const Eigen::Index k1 = std::min(d, k0 + kc);
+        Eigen::Index i = 0;
+        for (; i + 2 <= rows; i += 2) {
+            const T* xr[2] = {x + i * d, x + (i + 1) * d};
+            T* sr[2] = {s + i * c, s + (i + 1) * c};
+            narrow_scores<T, 2>(xr, wt, ld, d, k0, k1, sr, c);
+        }
+        if (i < rows) {
+            const T* xr[1] = {x + i * d};
+            T* sr[1] = {s + i * c};
+            narrow_scores<T, 1>(xr, wt, ld, d, k0, k1, sr, c);
+        }
+    }
+}
+
+// acct[j0 + j][k0 .. k0 + KV·L) += Σ_i ds[i][j0 + j]·x[i][k0 ..] over `rows` rows, for CT classes:
+// KV·CT accumulators, KV row loads and CT broadcasts per row.
+template <class T, int KV, int CT>
+void narrow_gradient_tile(const T* x, Eigen::Index d, Eigen::Index rows, const T* ds, Eigen::Index c, T* acct,
+                          Eigen::Index ld, Eigen::Index k0, Eigen::Index j0) {
+    using V = avx2_vec<T>;
+    constexpr Eigen::Index L = V::lanes;
+    typename V::type acc[KV][CT];
+    GRADPROOF_UNROLL
+    for (int j = 0; j < CT; ++j)
+        GRADPROOF_UNROLL
+        for (int v = 0; v < KV; ++v) acc[v][j] = V::load(acct + (j0 + j) * ld + k0 + v * L);
+    for (Eigen::Index i = 0; i < rows; ++i) {
+        typename V::type xv[KV];
+        GRADPROOF_UNROLL
+        for (int v = 0; v < KV; ++v) xv[v] = V::load(x + i * d + k0 + v * L);
+        GRADPROOF_UNROLL
+        for (int j = 0; j < CT; ++j) {
+            typename V::type b = V::broadcast(ds + i * c + j0 + j);
+            asm("" : "+x"(b));  // one broadcast for the KV vectors (see narrow_scores_tile)
+            GRADPROOF_UNROLL
+            for (int v = 0; v < KV; ++v) acc[v][j] = V::fma(xv[v], b, acc[v][j]);
+        }
+    }
+    GRADPROOF_UNROLL
+    for (int j = 0; j < CT; ++j)
+        GRADPROOF_UNROLL
+        for (int v = 0; v < KV; ++v) V::store(acct + (j0 + j) * ld + k0 + v * L, acc[v][j]);
+}
+
+template <class T, int KV>
+void narrow_gradient_columns(const T* x, Eigen::Index d, Eigen::Index rows, const T* ds, Eigen::Index c, T* acct,
+                             Eigen::Index ld, Eigen::Index k0) {
+    constexpr int CT = narrow_params::class_tile;
+    Eigen::Index j0 = 0;
+    for (; j0 + CT <= c; j0 += CT) narrow_gradient_tile<T, KV, CT>(x, d, rows, ds, c, acct, ld, k0, j0);
+    switch (c - j0) {
+        case 1: narrow_gradient_tile<T, KV, 1>(x, d, rows, ds, c, acct, ld, k0, j0); break;
+        case 2: narrow_gradient_tile<T, KV, 2>(x, d, rows, ds, c, acct, ld, k0, j0); break;
+        case 3: narrow_gradient_tile<T, KV, 3>(x, d, rows, ds, c, acct, ld, k0, j0); break;
+        case 4: narrow_gradient_tile<T, KV, 4>(x, d, rows, ds, c, acct, ld, k0, j0); break;
+        default: break;
+    }
+}
+
+// acct (C×d) += dS_bᵀ·X_b for one block: tiles of two vectors of k × class_tile classes (7 loads
+// per 10 FMAs), then one vector, then the scalar tail.
+// next/next_bytes: the next block of X, prefetched into the caches little by little while this
+// compute-bound pass runs, so that the next scores pass does not wait for memory.
+template <class T>
+void narrow_gradient_block(const T* x, Eigen::Index d, Eigen::Index rows, const T* ds, Eigen::Index c, T* acct,
+                           Eigen::Index ld, const T* next, std::size_t next_bytes) {
+    constexpr Eigen::Index L = avx2_vec<T>::lanes;
+    const char* pf = reinterpret_cast<const char*>(next);
+    std::size_t pf_done = 0;
+    Eigen::Index k = 0;
+    for (; k + 2 * L <= d; k += 2 * L) {
+        const std::size_t target = next_bytes / static_cast<std::size_t>(d) * static_cast<std::size_t>(k + 2 * L);
+        for (; pf_done < target; pf_done += 64) _mm_prefetch(pf + pf_done, _MM_HINT_T2);
+        narrow_gradient_columns<T, 2>(x, d, rows, ds, c, acct, ld, k);
+    }
+    for (; k + L <= d; k += L) narrow_gradient_columns<T, 1>(x, d, rows, ds, c, acct, ld, k);
+    for (; k < d; ++k)
+        for (Eigen::Index j = 0; j < c; ++j) {
+            T a = acct[j * ld + k];
+            for (Eigen::Index i = 0; i < rows; ++i) a += ds[i * c + j] * x[i * d + k];
+            acct[j * ld + k] = a;
+        }
+}
+
+// The loss into dS (N×C) and dW (D×C), all row-major and contiguous; returns L. Requires
+// n ≥ 2c and c ≤ narrow_params::max_classes; inputs already validated.
+template <class T>
+T narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y, Eigen::Index n, Eigen::Index d, Eigen::Index c,
+                      T reg, T* dS, T* dW, const fused_context& ctx) {
+    using P = narrow_params;
+    const Eigen::Index rows_per_block = P::block_rows;
+    const Eigen::Index blocks = (n + rows_per_block - 1) / rows_per_block;
+    const double work = 4.0 * double(n) * double(d) * double(c);
+    const std::size_t chunks = row_chunk_count(work, blocks, n, c);
+
+    // Wᵀ and the accumulators are C×D with rows padded to whole cache lines and 32-byte aligned,
+    // so that their vector loads never straddle two lines.
+    constexpr Eigen::Index line = Eigen::Index(64 / sizeof(T));
+    const Eigen::Index ld = (d + line - 1) / line * line;
+    const auto dc = static_cast<std::size_t>(ld * c);
+    std::vector<T, Eigen::aligned_allocator<T>> wt(dc, T(0));  // Wᵀ
+    for (Eigen::Index k = 0; k < d; ++k)
+        for (Eigen::Index j = 0; j < c; ++j) wt[static_cast<std::size_t>(j * ld + k)] = W[k * c + j];
+    std::vector<T, Eigen::aligned_allocator<T>> acc(chunks * dc, T(0));  // one accumulator per chunk
+    std::array<T, fused_params::max_chunks> loss_part{};
+
+    auto run_chunk = [&](std::size_t chunk) {
+        T* acct = acc.data() + chunk * dc;
+        const Eigen::Index b0 = blocks * Eigen::Index(chunk) / Eigen::Index(chunks);
+        const Eigen::Index b1 = blocks * Eigen::Index(chunk + 1) / Eigen::Index(chunks);
+        T part = T(0);
+        for (Eigen::Index b = b0; b < b1; ++b) {
+            const Eigen::Index r0 = b * rows_per_block, rows = std::min(rows_per_block, n - r0);
+            narrow_scores_block(X + r0 * d, rows, wt.data(), ld, d, dS + r0 * c, c);
+            for (Eigen::Index r = 0; r < rows; ++r) part += softmax_row_loss_and_ds(dS + (r0 + r) * c, c, y[r0 + r]);
+            const Eigen::Index next_rows = b + 1 < b1 ? std::min(rows_per_block, n - r0 - rows) : 0;
+            narrow_gradient_block(X + r0 * d, d, rows, dS + r0 * c, c, acct, ld, X + (r0 + rows) * d,
+                                  static_cast<std::size_t>(next_rows * d) * sizeof(T));
+        }
+        loss_part[chunk] = part;
+    };
+    ctx.run(chunks, ctx.threads<T>(work, chunks), run_chunk);
+
+    T loss_sum = loss_part[0];
+    for (std::size_t ch = 1; ch < chunks; ++ch) {
+        const T* a = acc.data() + ch * dc;
+        for (std::size_t e = 0; e < dc; ++e) acc[e] += a[e];
+        loss_sum += loss_part[ch];
+    }
+    const T nn = T(n);
+    for (Eigen::Index k = 0; k < d; ++k)
+        for (Eigen::Index j = 0; j < c; ++j)
+            dW[k * c + j] = acc[static_cast<std::size_t>(j * ld + k)] / nn + reg * W[k * c + j];
+    const Eigen::Map<const matrix<T>> w(W, d, c);
+    return loss_sum / nn + half_reg_squared_norm(w, reg);
+}
+
+}  // namespace gradproof::detail
