@@ -113,8 +113,8 @@ struct fused_params {
     static constexpr Eigen::Index stat_rows = 8;
 };
 
-// How a fused kernel gets threads. The kernels are also compiled into the separately built AVX2
-// kernel library (impl/kernels_avx2.cpp), which must not call into gradproof::core: the caller
+// How a fused kernel gets threads. The kernels are also compiled into the separately built SIMD
+// kernel libraries (impl/kernels_simd.cpp), which must not call into gradproof::core: the caller
 // passes its thread bound and its fork–join loop in.
 struct fused_context {
     std::size_t max_threads = 1;

@@ -1,12 +1,10 @@
 #include "impl/kernel_isa.hpp"
 
 #include "impl/fused_loss.hpp"
+#include "impl/kernels_simd.hpp"
 #include "impl/parallel.hpp"
 
-#if GRADPROOF_HAVE_AVX2_KERNELS
-#include "impl/kernels_avx2.hpp"
-#endif
-
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
@@ -16,17 +14,53 @@ namespace gradproof {
 
 namespace {
 
-bool cpu_has_avx2_fma() {
-#if GRADPROOF_HAVE_AVX2_KERNELS && (defined(__x86_64__) || defined(__i386__))
-    // libgcc's check also requires the OS to save the AVX state (XGETBV).
-    static const bool value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return value;
-#else
-    return false;
+// The entry points of one SIMD kernel library.
+struct kernel_table {
+    decltype(&gradproof_avx2_fused_loss_f64) loss_f64;
+    decltype(&gradproof_avx2_fused_loss_f32) loss_f32;
+    decltype(&gradproof_avx2_gemm_f64) gemm_f64;
+    decltype(&gradproof_avx2_gemm_f32) gemm_f32;
+};
+
+#if GRADPROOF_HAVE_AVX2_KERNELS
+constexpr kernel_table avx2_table{&gradproof_avx2_fused_loss_f64, &gradproof_avx2_fused_loss_f32,
+                                  &gradproof_avx2_gemm_f64, &gradproof_avx2_gemm_f32};
 #endif
+#if GRADPROOF_HAVE_AVX512_KERNELS
+constexpr kernel_table avx512_table{&gradproof_avx512_fused_loss_f64, &gradproof_avx512_fused_loss_f32,
+                                    &gradproof_avx512_gemm_f64, &gradproof_avx512_gemm_f32};
+#endif
+
+// The library of `isa` if it is built in and this CPU runs it (libgcc's checks also require the
+// OS to save the AVX/AVX-512 register state), else nullptr.
+const kernel_table* table_for(kernel_isa isa) {
+#if defined(__x86_64__)
+    switch (isa) {
+        case kernel_isa::avx2:
+#if GRADPROOF_HAVE_AVX2_KERNELS
+            if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &avx2_table;
+#endif
+            return nullptr;
+        case kernel_isa::avx512:
+#if GRADPROOF_HAVE_AVX512_KERNELS
+            if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                return &avx512_table;
+#endif
+            return nullptr;
+        case kernel_isa::portable: return nullptr;
+    }
+#endif
+    (void)isa;
+    return nullptr;
 }
 
-kernel_isa best_available() { return cpu_has_avx2_fma() ? kernel_isa::avx2_fma : kernel_isa::portable; }
+kernel_isa best_available() {
+    for (kernel_isa isa : {kernel_isa::avx512, kernel_isa::avx2})
+        if (kernel_isa_available(isa)) return isa;
+    return kernel_isa::portable;
+}
 
 kernel_isa default_isa() {
     static const kernel_isa value = [] {
@@ -42,17 +76,30 @@ kernel_isa default_isa() {
 // -1: default_isa(); else the kernel_isa value set.
 std::atomic<int> selected{-1};
 
+const kernel_table* active_table() { return table_for(active_kernel_isa()); }
+
 }  // namespace
 
-std::string_view kernel_isa_name(kernel_isa isa) { return isa == kernel_isa::avx2_fma ? "avx2" : "portable"; }
+std::string_view kernel_isa_name(kernel_isa isa) {
+    switch (isa) {
+        case kernel_isa::avx2: return "avx2";
+        case kernel_isa::avx512: return "avx512";
+        case kernel_isa::portable: break;
+    }
+    return "portable";
+}
 
 std::optional<kernel_isa> parse_kernel_isa(std::string_view name) {
-    if (name == "portable") return kernel_isa::portable;
-    if (name == "avx2") return kernel_isa::avx2_fma;
+    for (kernel_isa isa : {kernel_isa::portable, kernel_isa::avx2, kernel_isa::avx512})
+        if (name == kernel_isa_name(isa)) return isa;
     return std::nullopt;
 }
 
-bool kernel_isa_available(kernel_isa isa) { return isa == kernel_isa::portable || cpu_has_avx2_fma(); }
+bool kernel_isa_available(kernel_isa isa) {
+    static const std::array<bool, 3> available = {true, table_for(kernel_isa::avx2) != nullptr,
+                                                  table_for(kernel_isa::avx512) != nullptr};
+    return available[static_cast<std::size_t>(isa)];
+}
 
 kernel_isa active_kernel_isa() {
     const int s = selected.load(std::memory_order_relaxed);
@@ -62,7 +109,7 @@ kernel_isa active_kernel_isa() {
 void set_kernel_isa(kernel_isa isa) {
     if (!kernel_isa_available(isa))
         throw std::invalid_argument("isa: " + std::string(kernel_isa_name(isa)) +
-                                    " is not available (this CPU lacks AVX2/FMA or the build has no AVX2 kernels)");
+                                    " is not available (this CPU lacks the instructions or the build lacks the library)");
     selected.store(static_cast<int>(isa), std::memory_order_relaxed);
 }
 
@@ -70,52 +117,39 @@ void reset_kernel_isa() { selected.store(-1, std::memory_order_relaxed); }
 
 namespace detail {
 
-#if GRADPROOF_HAVE_AVX2_KERNELS
-
 bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X, const label_vector& y,
                                 double reg, loss_result<double>& r) {
-    if (active_kernel_isa() != kernel_isa::avx2_fma) return false;
+    const kernel_table* k = active_table();
+    if (k == nullptr) return false;
     const fused_context ctx = portable_fused_context();
-    r.loss = gradproof_avx2_fused_loss_f64(W.data(), X.data(), y.data(), X.rows(), X.cols(), W.cols(), reg,
-                                           r.dS.data(), r.dW.data(), &ctx);
+    r.loss = k->loss_f64(W.data(), X.data(), y.data(), X.rows(), X.cols(), W.cols(), reg, r.dS.data(), r.dW.data(),
+                         &ctx);
     return true;
 }
 
 bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, const label_vector& y, float reg,
                                 loss_result<float>& r) {
-    if (active_kernel_isa() != kernel_isa::avx2_fma) return false;
+    const kernel_table* k = active_table();
+    if (k == nullptr) return false;
     const fused_context ctx = portable_fused_context();
-    r.loss = gradproof_avx2_fused_loss_f32(W.data(), X.data(), y.data(), X.rows(), X.cols(), W.cols(), reg,
-                                           r.dS.data(), r.dW.data(), &ctx);
+    r.loss = k->loss_f32(W.data(), X.data(), y.data(), X.rows(), X.cols(), W.cols(), reg, r.dS.data(), r.dW.data(),
+                         &ctx);
     return true;
 }
 
 bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n) {
-    if (active_kernel_isa() != kernel_isa::avx2_fma) return false;
-    gradproof_avx2_gemm_f64(a, b, c, n);
+    const kernel_table* k = active_table();
+    if (k == nullptr) return false;
+    k->gemm_f64(a, b, c, n);
     return true;
 }
 
 bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n) {
-    if (active_kernel_isa() != kernel_isa::avx2_fma) return false;
-    gradproof_avx2_gemm_f32(a, b, c, n);
+    const kernel_table* k = active_table();
+    if (k == nullptr) return false;
+    k->gemm_f32(a, b, c, n);
     return true;
 }
-
-#else
-
-bool run_accelerated_fused_loss(const matrix<double>&, const matrix<double>&, const label_vector&, double,
-                                loss_result<double>&) {
-    return false;
-}
-bool run_accelerated_fused_loss(const matrix<float>&, const matrix<float>&, const label_vector&, float,
-                                loss_result<float>&) {
-    return false;
-}
-bool run_accelerated_gemm(const double*, const double*, double*, std::int64_t) { return false; }
-bool run_accelerated_gemm(const float*, const float*, float*, std::int64_t) { return false; }
-
-#endif
 
 }  // namespace detail
 }  // namespace gradproof

@@ -1,19 +1,20 @@
 // Which instruction-set build of the fused loss kernel runs (runtime dispatch).
 //
 // gradproof is built with the compiler's portable x86-64 flags (SSE2 Eigen) so that one binary runs
-// on every machine. The fused softmax_loss kernel (impl/fused_loss.hpp) and the GEMM of
-// `gradproof bench`'s flop bound are also compiled a second time with -mavx2 -mfma into a separate
-// shared library, libgradproof_kernels_avx2 (impl/kernels_avx2.cpp), and called there when the CPU
-// has AVX2 and FMA. A separate library, not a second object in the same link: Eigen's inline
-// functions compiled with other flags would be the same symbols (an ODR violation), and the linker
-// could hand AVX2 code to the portable path; the library's version script exports only its
-// entry points, so its copies stay private.
+// on every machine. The fused softmax_loss kernel (impl/fused_loss.hpp, and for few classes the
+// register tiles of impl/narrow_loss_avx2.hpp) and the GEMM of `gradproof bench`'s flop bound are
+// also compiled into two shared libraries, libgradproof_kernels_avx2 (-mavx2 -mfma) and
+// libgradproof_kernels_avx512 (the x86-64-v4 set: AVX-512 F/VL/DQ/BW), both from
+// impl/kernels_simd.cpp, and called there when the CPU has the instructions. Separate libraries,
+// not more objects in the same link: Eigen's inline functions compiled with other flags would be
+// the same symbols (an ODR violation), and the linker could hand AVX code to the portable path;
+// each library's version script exports only its entry points, so its copies stay private.
 //
-// Selection: set_kernel_isa(), else the environment variable GRADPROOF_ISA (read once: "portable",
-// "avx2" or "auto"; unset, empty, unknown or unavailable means "auto"), else the best available.
-// Results differ between builds only by rounding (FMA contracts a·b + c into one rounding); every
-// build is within the same error bounds (error/tolerance.hpp), and each build on its own is
-// bitwise deterministic for every thread count.
+// Selection: set_kernel_isa(), else the environment variable GRADPROOF_ISA (read once:
+// "portable", "avx2", "avx512" or "auto"; unset, empty, unknown or unavailable means "auto"), else
+// the best available. Results differ between builds only by rounding (FMA contracts a·b + c into
+// one rounding, and the sums are grouped differently); every build is within the same error bounds
+// (error/tolerance.hpp), and each build on its own is bitwise deterministic for every thread count.
 #pragma once
 
 #include "core/matrix.hpp"
@@ -24,11 +25,11 @@
 
 namespace gradproof {
 
-enum class kernel_isa { portable, avx2_fma };
+enum class kernel_isa { portable, avx2, avx512 };
 
-// "portable" or "avx2".
+// "portable", "avx2" or "avx512".
 std::string_view kernel_isa_name(kernel_isa isa);
-// The ISA named by `name` ("portable", "avx2"), or nothing.
+// The ISA named by `name` ("portable", "avx2", "avx512"), or nothing.
 std::optional<kernel_isa> parse_kernel_isa(std::string_view name);
 // Built into this binary and supported by this CPU.
 bool kernel_isa_available(kernel_isa isa);

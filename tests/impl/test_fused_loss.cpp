@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -138,43 +139,48 @@ TEST_P(fused_loss_build, overflowing_row_gives_nan_in_that_row_only_and_masked_c
     EXPECT_EQ(r.dS(600, 1), 0.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(builds, fused_loss_build, ::testing::Values(kernel_isa::portable, kernel_isa::avx2_fma),
+INSTANTIATE_TEST_SUITE_P(builds, fused_loss_build, ::testing::Values(kernel_isa::portable, kernel_isa::avx2, kernel_isa::avx512),
                          [](const auto& info) { return std::string(kernel_isa_name(info.param)); });
 
-// The builds differ by rounding only (FMA): each stays within the two-pass reference's tolerance
-// above, and they agree with each other to the same tolerance.
-TEST(fused_loss, avx2_and_portable_builds_agree) {
-    if (!kernel_isa_available(kernel_isa::avx2_fma)) GTEST_SKIP() << "no AVX2/FMA here";
-    const auto p = random_problem<double>(700, 900, 3, 41);
-    const isa_guard portable(kernel_isa::portable);
-    const auto a = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.25);
-    set_kernel_isa(kernel_isa::avx2_fma);
-    const auto b = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.25);
-    EXPECT_NEAR(a.loss, b.loss, 1e-12 * std::abs(a.loss));
-    EXPECT_LE((a.dW - b.dW).cwiseAbs().maxCoeff(), 1e-12 * a.dW.cwiseAbs().maxCoeff());
-    EXPECT_LE((a.dS - b.dS).cwiseAbs().maxCoeff(), 1e-12);
+// The builds differ by rounding only (FMA, grouping): each stays within the two-pass reference's
+// tolerance above, and they agree with each other to the same tolerance.
+TEST(fused_loss, simd_and_portable_builds_agree) {
+    for (const auto& [n, d, c] : {std::array<Eigen::Index, 3>{700, 900, 3}, {400, 300, 10}, {30, 50, 400}}) {
+        const auto p = random_problem<double>(n, d, c, 41);
+        const isa_guard portable(kernel_isa::portable);
+        const auto a = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.25);
+        for (kernel_isa isa : {kernel_isa::avx2, kernel_isa::avx512}) {
+            if (!kernel_isa_available(isa)) continue;
+            set_kernel_isa(isa);
+            const auto b = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.25);
+            const std::string where = std::string(kernel_isa_name(isa)) + " at " + std::to_string(n) + "×" +
+                                      std::to_string(d) + "×" + std::to_string(c);
+            EXPECT_NEAR(a.loss, b.loss, 1e-12 * std::abs(a.loss)) << where;
+            EXPECT_LE((a.dW - b.dW).cwiseAbs().maxCoeff(), 1e-12 * a.dW.cwiseAbs().maxCoeff()) << where;
+            EXPECT_LE((a.dS - b.dS).cwiseAbs().maxCoeff(), 1e-12) << where;
+        }
+    }
 }
 
 TEST(kernel_isa, names_parse_and_selection_is_checked) {
     EXPECT_EQ(parse_kernel_isa("portable"), kernel_isa::portable);
-    EXPECT_EQ(parse_kernel_isa("avx2"), kernel_isa::avx2_fma);
+    EXPECT_EQ(parse_kernel_isa("avx2"), kernel_isa::avx2);
+    EXPECT_EQ(parse_kernel_isa("avx512"), kernel_isa::avx512);
     EXPECT_FALSE(parse_kernel_isa("AVX2").has_value());
     EXPECT_FALSE(parse_kernel_isa("").has_value());
-    EXPECT_EQ(kernel_isa_name(kernel_isa::avx2_fma), "avx2");
     EXPECT_TRUE(kernel_isa_available(kernel_isa::portable));
-    {
-        const isa_guard guard(kernel_isa::portable);
-        EXPECT_EQ(active_kernel_isa(), kernel_isa::portable);
-    }
-    if (kernel_isa_available(kernel_isa::avx2_fma)) {
-        const isa_guard guard(kernel_isa::avx2_fma);
-        EXPECT_EQ(active_kernel_isa(), kernel_isa::avx2_fma);
-    } else {
-        try {
-            set_kernel_isa(kernel_isa::avx2_fma);
-            ADD_FAILURE() << "selecting an unavailable build must throw";
-        } catch (const std::invalid_argument& e) {
-            EXPECT_NE(std::string(e.what()).find("isa"), std::string::npos) << e.what();
+    for (kernel_isa isa : {kernel_isa::portable, kernel_isa::avx2, kernel_isa::avx512}) {
+        EXPECT_EQ(parse_kernel_isa(kernel_isa_name(isa)), isa);
+        if (kernel_isa_available(isa)) {
+            const isa_guard guard(isa);
+            EXPECT_EQ(active_kernel_isa(), isa);
+        } else {
+            try {
+                set_kernel_isa(isa);
+                ADD_FAILURE() << "selecting an unavailable build must throw";
+            } catch (const std::invalid_argument& e) {
+                EXPECT_NE(std::string(e.what()).find("isa"), std::string::npos) << e.what();
+            }
         }
     }
 }

@@ -1,0 +1,60 @@
+// The SIMD kernel libraries: the fused loss kernel and Eigen's GEMM compiled with wider vector
+// instructions than the portable build (see impl/kernel_isa.hpp for why each is a library of its
+// own), and the register-tiled kernel for few classes (impl/narrow_loss_avx2.hpp). Built twice:
+// GRADPROOF_KERNEL_ISA=avx2 with -mavx2 -mfma, and =avx512 with the x86-64-v4 set (AVX-512
+// F/VL/DQ/BW), where Eigen uses 512-bit packets and the tiles get 32 vector registers. Nothing here
+// calls into gradproof::core: threads come in through the fused_context.
+#include "impl/kernels_simd.hpp"
+
+#include "impl/fused_loss.hpp"
+#include "impl/narrow_loss_avx2.hpp"
+
+#include <Eigen/Core>
+
+#if !defined(__AVX2__) || !defined(__FMA__)
+#error "impl/kernels_simd.cpp must be compiled with at least -mavx2 -mfma"
+#endif
+
+#define GRADPROOF_KERNEL_NAME2(isa, name) gradproof_##isa##_##name
+#define GRADPROOF_KERNEL_NAME(isa, name) GRADPROOF_KERNEL_NAME2(isa, name)
+#define GRADPROOF_KERNEL(name) GRADPROOF_KERNEL_NAME(GRADPROOF_KERNEL_ISA, name)
+
+namespace {
+
+template <class T>
+T fused_loss(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c, T reg,
+             T* dS, T* dW, const gradproof::detail::fused_context* ctx) {
+    using gradproof::matrix;
+    namespace detail = gradproof::detail;
+    if (n >= 2 * c && c <= detail::narrow_params::max_classes)
+        return detail::narrow_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW, *ctx);
+    const Eigen::Map<const matrix<T>> w(W, d, c), x(X, n, d);
+    Eigen::Map<matrix<T>> ds(dS, n, c), dw(dW, d, c);
+    return detail::fused_softmax_loss_into<T>(w, x, y, reg, ds, dw, *ctx);
+}
+
+template <class T>
+void gemm(const T* a, const T* b, T* c, std::int64_t n) {
+    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+    Eigen::Map<M>(c, n, n).noalias() = Eigen::Map<const M>(a, n, n) * Eigen::Map<const M>(b, n, n);
+}
+
+}  // namespace
+
+extern "C" {
+
+double GRADPROOF_KERNEL(fused_loss_f64)(const double* W, const double* X, const std::int32_t* y, std::int64_t n,
+                                        std::int64_t d, std::int64_t c, double reg, double* dS, double* dW,
+                                        const gradproof::detail::fused_context* ctx) {
+    return fused_loss(W, X, y, n, d, c, reg, dS, dW, ctx);
+}
+
+float GRADPROOF_KERNEL(fused_loss_f32)(const float* W, const float* X, const std::int32_t* y, std::int64_t n,
+                                       std::int64_t d, std::int64_t c, float reg, float* dS, float* dW,
+                                       const gradproof::detail::fused_context* ctx) {
+    return fused_loss(W, X, y, n, d, c, reg, dS, dW, ctx);
+}
+
+void GRADPROOF_KERNEL(gemm_f64)(const double* a, const double* b, double* c, std::int64_t n) { gemm(a, b, c, n); }
+void GRADPROOF_KERNEL(gemm_f32)(const float* a, const float* b, float* c, std::int64_t n) { gemm(a, b, c, n); }
+}
