@@ -15,8 +15,8 @@
 //   • gradient dWᵀ += dS_bᵀ·X_b into a C×D accumulator per chunk (Wᵀ's layout): two vectors of k
 //     × five classes per tile over the B rows of the block; meanwhile the next block of X is
 //     prefetched, so that the memory traffic of the next scores pass overlaps this compute-bound one.
-// Blocks of B = 64 rows: the accumulator is read and written once per block (2C/B of X's traffic)
-// and X_b is re-read by the gradient pass from L2/L3, not memory: X is read from memory once.
+// Blocks of B = 32 rows: the accumulator is read and written once per block (2C/B of X's traffic)
+// and X_b is re-read by the gradient pass from L2, not memory: X is read from memory once.
 //
 // Error analysis (the model of src/error/tolerance.hpp, Higham 2002 ch. 3; FMA: one rounding per
 // multiply-add, Higham §2.6):
@@ -57,8 +57,10 @@ struct narrow_params {
     // C = 32 and 64 Eigen's is faster.
     static constexpr int max_classes = 12;
     // Rows per block: the D×C accumulator is read and written once per block, X_b once, so
-    // 2C/B is the accumulator's traffic relative to X. 32, 64 and 128 measured within 5 %.
-    static constexpr Eigen::Index block_rows = 64;
+    // 2C/B is the accumulator's traffic relative to X; fewer rows keep X_b in L2 for the gradient
+    // pass. Measured at (4096, 3073, 10), -O3: 16–32 rows best; 64 rows 5–10 % slower in float,
+    // 128 rows 20 %.
+    static constexpr Eigen::Index block_rows = 32;
     // Bytes of Wᵀ per k-chunk of the scores: stays in L1 (32 KiB) beside the rows' chunks.
     static constexpr std::size_t l1_bytes = std::size_t(16) * 1024;
     // Classes per register tile: 2 rows (or 2 vectors of k) × 5 classes = 10 accumulators of 16

@@ -95,7 +95,7 @@ TEST_P(fused_loss_build, matches_two_pass_reference_across_blocks_chunks_and_cla
     expect_matches_reference(200, 3, 12, 8);     // D shorter than a vector: scalar tails only
     expect_matches_reference(130, 37, 11, 9);    // ragged k (vector, then scalar), 5 + 5 + 1 classes
     expect_matches_reference(150, 19, 13, 10);   // C = 13: Eigen's GEMM in every build
-    expect_matches_reference(1000, 64, 2, 11);   // 16 blocks of 64 rows in 16 chunks
+    expect_matches_reference(1000, 64, 2, 11);   // 32 blocks of 32 rows, the last one ragged
     expect_matches_reference(4, 6, 9000, 12);    // class split with 512-class chunks, ragged last one
 }
 
