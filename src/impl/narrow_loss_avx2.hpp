@@ -8,12 +8,12 @@
 // its 12- or 16-wide micro-kernel; at C = 10 that costs about as much as the arithmetic. Here
 // neither product packs X:
 //   • scores S_b = X_b·W: dot products along k against Wᵀ (C×D, transposed once per call, rows
-//     padded to whole cache lines), two rows × five classes per tile (10 ymm accumulators, 7 loads
-//     per 10 FMAs), k cut into chunks whose slice of Wᵀ stays in L1 while every row pair of the
+//     padded to whole cache lines), two rows × class_tile classes per tile (5 with 16 registers:
+//     10 accumulators, 7 loads per 10 FMAs; 10 with 32), k cut into chunks whose slice of Wᵀ stays in L1 while every row pair of the
 //     block uses it; the rows' next chunk is prefetched (the chunked order has too many short
 //     streams for the hardware prefetcher);
 //   • gradient dWᵀ += dS_bᵀ·X_b into a C×D accumulator per chunk (Wᵀ's layout): two vectors of k
-//     × five classes per tile over the B rows of the block; meanwhile the next block of X is
+//     × class_tile classes per tile over the B rows of the block; meanwhile the next block of X is
 //     prefetched, so that the memory traffic of the next scores pass overlaps this compute-bound one.
 // Blocks of B = 32 rows: the accumulator is read and written once per block (2C/B of X's traffic)
 // and X_b is re-read by the gradient pass from L2, not memory: X is read from memory once.
@@ -176,13 +176,16 @@ void narrow_scores(const T* const* x, const T* wt, Eigen::Index ld, Eigen::Index
     });
 }
 
-// S_b = X_b·W for one block: k-chunks of k_chunk so that the chunk of Wᵀ stays in L1 while every
-// row pair of the block uses it.
+// S_b = X_b·W for one block: k-chunks of kc columns, so that the chunk of Wᵀ stays in L1 while
+// every row pair of the block uses it; kc is a whole number of cache lines, so that the loads of
+// Wᵀ (rows padded and aligned) stay aligned in every chunk.
 template <class T>
 void narrow_scores_block(const T* x, Eigen::Index rows, const T* wt, Eigen::Index ld, Eigen::Index d, T* s,
                          Eigen::Index c) {
     std::fill(s, s + rows * c, T(0));
-    const Eigen::Index kc = narrow_params::l1_bytes / (sizeof(T) * static_cast<std::size_t>(c));
+    constexpr Eigen::Index line = Eigen::Index(64 / sizeof(T));
+    const Eigen::Index kc = std::max<Eigen::Index>(
+        line, Eigen::Index(narrow_params::l1_bytes / (sizeof(T) * static_cast<std::size_t>(c))) / line * line);
     for (Eigen::Index k0 = 0; k0 < d; k0 += kc) {
         const Eigen::Index k1 = std::min(d, k0 + kc);
         Eigen::Index i = 0;
@@ -240,8 +243,8 @@ void narrow_gradient_columns(const T* x, Eigen::Index d, Eigen::Index rows, cons
     });
 }
 
-// acct (C×d) += dS_bᵀ·X_b for one block: tiles of two vectors of k × class_tile classes (7 loads
-// per 10 FMAs), then one vector, then the scalar tail.
+// acct (C×d) += dS_bᵀ·X_b for one block: tiles of two vectors of k × class_tile classes (2 + CT
+// loads per 2·CT FMAs), then one vector, then the scalar tail.
 // next/next_bytes: the next block of X, prefetched into the caches little by little while this
 // compute-bound pass runs, so that the next scores pass does not wait for memory.
 template <class T>
