@@ -9,9 +9,9 @@
 // neither product packs X:
 //   • scores S_b = X_b·W: dot products along k against Wᵀ (C×D, transposed once per call, rows
 //     padded to whole cache lines), two rows × class_tile classes per tile (5 with 16 registers:
-//     10 accumulators, 7 loads per 10 FMAs; 10 with 32), k cut into chunks whose slice of Wᵀ stays in L1 while every row pair of the
-//     block uses it; the rows' next chunk is prefetched (the chunked order has too many short
-//     streams for the hardware prefetcher);
+//     10 accumulators, 7 loads per 10 FMAs; 10 with 32), k cut into chunks whose slice of Wᵀ
+//     stays in L1 while every row pair of the block uses it; the rows' next chunk is prefetched
+//     (the chunked order has too many short streams for the hardware prefetcher);
 //   • gradient dWᵀ += dS_bᵀ·X_b into a C×D accumulator per chunk (Wᵀ's layout): two vectors of k
 //     × class_tile classes per tile over the B rows of the block; meanwhile the next block of X is
 //     prefetched, so that the memory traffic of the next scores pass overlaps this compute-bound one.
