@@ -128,7 +128,9 @@ struct fused_context {
         else return 1;
     }
 
-    // As parallel_for: one thread or one task runs inline, without a std::function.
+    // Runs task(0) … task(tasks − 1) on up to `threads` threads through `parallel`
+    // (parallel_for_threads in gradproof::core); one thread or one task runs inline, in order,
+    // without a std::function (no allocation: the tiny problems' per-call overhead).
     template <class F>
     void run(std::size_t tasks, std::size_t threads, F&& task) const {
         if (threads <= 1 || tasks <= 1 || parallel == nullptr) {

@@ -33,7 +33,7 @@ constexpr kernel_table avx512_table{&gradproof_avx512_fused_loss_f64, &gradproof
 
 // The library of `isa` if it is built in and this CPU runs it (libgcc's checks also require the
 // OS to save the AVX/AVX-512 register state), else nullptr.
-const kernel_table* table_for(kernel_isa isa) {
+const kernel_table* detect(kernel_isa isa) {
 #if defined(__x86_64__)
     switch (isa) {
         case kernel_isa::avx2:
@@ -54,6 +54,13 @@ const kernel_table* table_for(kernel_isa isa) {
 #endif
     (void)isa;
     return nullptr;
+}
+
+// detect() for every kernel_isa, once per process (the portable build has no table).
+const kernel_table* table_for(kernel_isa isa) {
+    static const std::array<const kernel_table*, 3> tables = {nullptr, detect(kernel_isa::avx2),
+                                                             detect(kernel_isa::avx512)};
+    return tables[static_cast<std::size_t>(isa)];
 }
 
 kernel_isa best_available() {
@@ -95,11 +102,7 @@ std::optional<kernel_isa> parse_kernel_isa(std::string_view name) {
     return std::nullopt;
 }
 
-bool kernel_isa_available(kernel_isa isa) {
-    static const std::array<bool, 3> available = {true, table_for(kernel_isa::avx2) != nullptr,
-                                                  table_for(kernel_isa::avx512) != nullptr};
-    return available[static_cast<std::size_t>(isa)];
-}
+bool kernel_isa_available(kernel_isa isa) { return isa == kernel_isa::portable || table_for(isa) != nullptr; }
 
 kernel_isa active_kernel_isa() {
     const int s = selected.load(std::memory_order_relaxed);

@@ -48,10 +48,6 @@ int parse_thread_count(const char* value) {
     return static_cast<int>(std::min(v, 1024L));
 }
 
-std::size_t threads_for(double work, std::size_t tasks) {
-    return threads_for_limit(work, tasks, static_cast<std::size_t>(num_threads()));
-}
-
 void parallel_for_threads(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& task) {
     threads = std::max<std::size_t>(1, std::min(threads, tasks));
     std::atomic<std::size_t> next{0};

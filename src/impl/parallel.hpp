@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <functional>
-#include <utility>
 
 namespace gradproof {
 
@@ -35,17 +34,6 @@ int parse_thread_count(const char* value);
 // here after every thread has joined.
 void parallel_for_threads(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& task);
 
-// As parallel_for_threads; one thread or one task runs inline, in order, without a std::function
-// (no allocation: the tiny problems' per-call overhead).
-template <class F>
-void parallel_for(std::size_t tasks, std::size_t threads, F&& task) {
-    if (threads <= 1 || tasks <= 1) {
-        for (std::size_t i = 0; i < tasks; ++i) task(i);
-        return;
-    }
-    parallel_for_threads(tasks, threads, std::function<void(std::size_t)>(std::ref(task)));
-}
-
 // ~30 µs of thread start-up must stay small against a thread's share: 2^22 flops is ≈ 0.1–0.4 ms
 // at the single-core GEMM rate of Eigen (10–50 GFLOP/s, SSE2 to AVX2).
 inline constexpr double min_flops_per_thread = 4194304.0;
@@ -59,9 +47,6 @@ inline std::size_t threads_for_limit(double work, std::size_t tasks, std::size_t
     if (by_work < static_cast<double>(t)) t = static_cast<std::size_t>(by_work);
     return t < 1 ? 1 : t;
 }
-
-// threads_for_limit with limit = num_threads().
-std::size_t threads_for(double work, std::size_t tasks);
 
 }  // namespace detail
 }  // namespace gradproof

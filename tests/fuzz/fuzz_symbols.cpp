@@ -54,22 +54,23 @@ int loss_stub(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std
     return 0;
 }
 
+// The six stubs of one precision, under their ABI names.
+template <class T>
+void put_stubs(plugin::detail::discovered_symbols& s, precision p) {
+    auto put = [&](entry_point e, void* fn) { s.functions[plugin::entry_name(e, p)] = fn; };
+    put(entry_point::softmax, reinterpret_cast<void*>(&row_stub<T>));
+    put(entry_point::log_softmax, reinterpret_cast<void*>(&row_stub<T>));
+    put(entry_point::softmax_backward, reinterpret_cast<void*>(&bwd_stub<T>));
+    put(entry_point::log_softmax_backward, reinterpret_cast<void*>(&bwd_stub<T>));
+    put(entry_point::cross_entropy, reinterpret_cast<void*>(&ce_stub<T>));
+    put(entry_point::softmax_loss, reinterpret_cast<void*>(&loss_stub<T>));
+}
+
 plugin::detail::discovered_symbols stub_symbols() {
     plugin::detail::discovered_symbols s;
     s.loaded = true;
-    auto put = [&](entry_point e, precision p, void* fn) { s.functions[plugin::entry_name(e, p)] = fn; };
-    put(entry_point::softmax, precision::f64, reinterpret_cast<void*>(&row_stub<double>));
-    put(entry_point::log_softmax, precision::f64, reinterpret_cast<void*>(&row_stub<double>));
-    put(entry_point::softmax_backward, precision::f64, reinterpret_cast<void*>(&bwd_stub<double>));
-    put(entry_point::log_softmax_backward, precision::f64, reinterpret_cast<void*>(&bwd_stub<double>));
-    put(entry_point::cross_entropy, precision::f64, reinterpret_cast<void*>(&ce_stub<double>));
-    put(entry_point::softmax_loss, precision::f64, reinterpret_cast<void*>(&loss_stub<double>));
-    put(entry_point::softmax, precision::f32, reinterpret_cast<void*>(&row_stub<float>));
-    put(entry_point::log_softmax, precision::f32, reinterpret_cast<void*>(&row_stub<float>));
-    put(entry_point::softmax_backward, precision::f32, reinterpret_cast<void*>(&bwd_stub<float>));
-    put(entry_point::log_softmax_backward, precision::f32, reinterpret_cast<void*>(&bwd_stub<float>));
-    put(entry_point::cross_entropy, precision::f32, reinterpret_cast<void*>(&ce_stub<float>));
-    put(entry_point::softmax_loss, precision::f32, reinterpret_cast<void*>(&loss_stub<float>));
+    put_stubs<double>(s, precision::f64);
+    put_stubs<float>(s, precision::f32);
     s.wrong_kind = {"gradproof_softmax_backward_f32"};
     return s;
 }

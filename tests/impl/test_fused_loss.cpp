@@ -220,19 +220,22 @@ TEST(threads, gradproof_threads_accepts_positive_integers_only) {
 TEST(threads, small_problems_stay_on_the_calling_thread) {
     const thread_count_guard guard;
     set_num_threads(8);
-    EXPECT_EQ(detail::threads_for(4.0 * 8 * 16 * 4, 1), 1u);
-    EXPECT_EQ(detail::threads_for(1e6, 16), 1u);
-    EXPECT_EQ(detail::threads_for(1e9, 16), 8u);
-    EXPECT_EQ(detail::threads_for(1e9, 3), 3u);
+    const auto ctx = detail::portable_fused_context();
+    EXPECT_EQ(ctx.threads<double>(4.0 * 8 * 16 * 4, 1), 1u);
+    EXPECT_EQ(ctx.threads<double>(1e6, 16), 1u);
+    EXPECT_EQ(ctx.threads<double>(1e9, 16), 8u);
+    EXPECT_EQ(ctx.threads<double>(1e9, 3), 3u);
+    EXPECT_EQ(ctx.threads<mp_real>(1e9, 16), 1u);  // multiprecision stays on the calling thread
 }
 
-TEST(threads, parallel_for_runs_every_task_once_and_rethrows) {
+TEST(threads, fork_join_runs_every_task_once_and_rethrows) {
+    const auto ctx = detail::portable_fused_context();
     std::vector<std::atomic<int>> runs(97);
-    detail::parallel_for(runs.size(), 3, [&](std::size_t i) { runs[i].fetch_add(1); });
+    ctx.run(runs.size(), 3, [&](std::size_t i) { runs[i].fetch_add(1); });
     for (const auto& r : runs) EXPECT_EQ(r.load(), 1);
-    EXPECT_THROW(detail::parallel_for(10, 2,
-                                      [](std::size_t i) {
-                                          if (i == 7) throw std::runtime_error("task 7");
-                                      }),
+    EXPECT_THROW(ctx.run(10, 2,
+                         [](std::size_t i) {
+                             if (i == 7) throw std::runtime_error("task 7");
+                         }),
                  std::runtime_error);
 }
