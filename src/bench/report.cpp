@@ -49,7 +49,7 @@ void write_bench_table(std::ostream& os, const bench_result& r) {
                       "×bound = time / bound time (1 = at the bound); vs peer = peer time / our time (> 1: faster)\n\n",
                       r.repetitions);
     const std::vector<std::pair<std::string, std::size_t>> cols = {
-        {"shape (N, D, C)", 20}, {"implementation", 16}, {"median", 11}, {"GFLOP/s", 8}, {"GB/s", 7},
+        {"shape (N, D, C)", 20}, {"implementation", 20}, {"median", 11}, {"GFLOP/s", 8}, {"GB/s", 7},
         {"×BW bound", 10}, {"×GEMM bound", 12}, {"numpy", 11}, {"torch", 11}, {"vs numpy", 9}, {"vs torch", 9}};
     std::string header, rule;
     for (const auto& [name, w] : cols) {
@@ -60,12 +60,12 @@ void write_bench_table(std::ostream& os, const bench_result& r) {
     for (const auto& row : r.rows) {
         const std::string impl = row.implementation + " " + row.dtype;
         if (!row.measured) {
-            os << pad(shape_text(row.s), 20) << " " << pad(impl, 16) << " " << row.note << "\n";
+            os << pad(shape_text(row.s), 20) << " " << pad(impl, 20) << " " << row.note << "\n";
             continue;
         }
         std::string med = duration(row.t.median_seconds);
         if (!row.note.empty()) med += "*";
-        os << pad(shape_text(row.s), 20) << " " << pad(impl, 16) << " " << pad(med, 11, true) << " "
+        os << pad(shape_text(row.s), 20) << " " << pad(impl, 20) << " " << pad(med, 11, true) << " "
            << pad(fmt::format("{:.2f}", row.gflops), 8, true) << " " << pad(fmt::format("{:.2f}", row.gb_per_s), 7, true)
            << " " << pad(fmt::format("{:.2f}", row.ratio_bandwidth), 10, true) << " "
            << pad(fmt::format("{:.2f}", row.ratio_compute), 12, true) << " " << pad(opt_time(row.numpy_seconds), 11, true)

@@ -2,6 +2,7 @@
 
 #include "impl/builtin.hpp"
 #include "impl/parallel.hpp"
+#include "impl/vectorized.hpp"
 
 #include <chrono>
 #include <random>
@@ -27,26 +28,24 @@ struct problem {
     }
 };
 
-template <class T>
-impl_row measure_row(const subject& impl, const shape& s, const problem& p, const bench_config& cfg,
-                     const machine_info& m) {
+// Times call() (returning the loss) at shape s, against the bounds of machine m.
+template <class T, class Call>
+impl_row measure_row(const std::string& implementation, const shape& s, const bench_config& cfg,
+                     const machine_info& m, Call&& call) {
     impl_row r;
     r.s = s;
-    r.implementation = impl.name;
+    r.implementation = implementation;
     r.dtype = std::is_same_v<T, double> ? "f64" : "f32";
     r.flops = 4.0 * static_cast<double>(s.n) * static_cast<double>(s.d) * static_cast<double>(s.c);
     r.bytes = static_cast<double>(s.n * s.d + s.d * s.c) * sizeof(T);
     r.bandwidth_bound_seconds = r.bytes / (m.read_gb_per_s * 1e9);
     r.compute_bound_seconds = r.flops / ((std::is_same_v<T, double> ? m.gemm_f64_gflops : m.gemm_f32_gflops) * 1e9);
-    if (impl.name == "naive" && r.flops > cfg.naive_skip_flops) {
+    if (implementation == "naive" && r.flops > cfg.naive_skip_flops) {
         r.note = "skipped (too slow)";
         return r;
     }
-    const matrix<T> W = p.W.cast<T>(), X = p.X.cast<T>();
-    const T reg = static_cast<T>(p.reg);
-    const auto& f = impl.at<T>().softmax_loss;
     volatile T sink = 0;
-    r.t = time_call([&] { sink = sink + f(W, X, p.y, reg).loss; }, cfg.repetitions);
+    r.t = time_call([&] { sink = sink + call(); }, cfg.repetitions);
     r.measured = true;
     if (r.t.repetitions == 1) r.note = "1 run";
     r.gflops = r.flops / r.t.median_seconds / 1e9;
@@ -54,6 +53,28 @@ impl_row measure_row(const subject& impl, const shape& s, const problem& p, cons
     r.ratio_bandwidth = r.t.median_seconds / r.bandwidth_bound_seconds;
     r.ratio_compute = r.t.median_seconds / r.compute_bound_seconds;
     return r;
+}
+
+// The rows of one precision at one shape: vectorized as every subject is called (fresh outputs:
+// the call allocates dW and dS, and the OS maps their pages on first touch), vectorized_into
+// (softmax_loss_into with one loss_result reused across calls, as a training loop does: no
+// allocation after the warm-up call), and naive (double only).
+template <class T>
+void measure_precision(const subject& vec, const subject& naive, const shape& s, const problem& p,
+                       const bench_config& cfg, bench_result& out) {
+    const matrix<T> W = p.W.cast<T>(), X = p.X.cast<T>();
+    const T reg = static_cast<T>(p.reg);
+    const auto& fresh = vec.at<T>().softmax_loss;
+    out.rows.push_back(measure_row<T>(vec.name, s, cfg, out.machine, [&] { return fresh(W, X, p.y, reg).loss; }));
+    loss_result<T> reused;
+    out.rows.push_back(measure_row<T>("vectorized_into", s, cfg, out.machine, [&] {
+        impl::vectorized::softmax_loss_into<T>(W, X, p.y, reg, reused);
+        return reused.loss;
+    }));
+    if constexpr (std::is_same_v<T, double>) {
+        const auto& f = naive.at<T>().softmax_loss;
+        out.rows.push_back(measure_row<T>(naive.name, s, cfg, out.machine, [&] { return f(W, X, p.y, reg).loss; }));
+    }
 }
 
 void attach_peers(impl_row& r, const peer_run& numpy, const peer_run& torch) {
@@ -92,9 +113,8 @@ bench_result run_bench(const bench_config& cfg) {
     for (const auto& s : cfg.shapes) {
         say("timing gradproof at " + s.text());
         const problem p(s);
-        out.rows.push_back(measure_row<double>(*vec, s, p, cfg, out.machine));
-        out.rows.push_back(measure_row<float>(*vec, s, p, cfg, out.machine));
-        out.rows.push_back(measure_row<double>(*naive, s, p, cfg, out.machine));
+        measure_precision<double>(*vec, *naive, s, p, cfg, out);
+        measure_precision<float>(*vec, *naive, s, p, cfg, out);
     }
     if (cfg.peers) {
         say("running the numpy peer");

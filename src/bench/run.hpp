@@ -42,7 +42,7 @@ struct bench_config {
 
 struct impl_row {
     shape s;
-    std::string implementation;  // "vectorized", "naive"
+    std::string implementation;  // "vectorized", "vectorized_into" (reused outputs), "naive"
     std::string dtype;           // "f64", "f32"
     bool measured = false;
     std::string note;            // why not measured, or "1 run"

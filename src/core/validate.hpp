@@ -37,12 +37,11 @@ void validate_finite(const matrix<T>& m, const char* argument) {
         if (!detail::is_finite_scalar(m.data()[i])) detail::throw_invalid(argument, "contains a non-finite value");
 }
 
-// validate_softmax_loss without the scan of X's values: for a kernel that scans X only when its
-// loss comes out NaN (a non-finite feature makes every score of its row non-finite, so that row's
-// loss is NaN: see vectorized::softmax_loss), sparing a pass over the largest input.
+// validate_softmax_loss without scanning the values of W and X: for a kernel that judges them from
+// its own results (vectorized::softmax_loss_into: W from ΣW², X from a NaN loss), sparing a pass
+// over each input.
 template <class T>
-void validate_softmax_loss_except_x_values(const matrix<T>& W, const matrix<T>& X, const label_vector& y,
-                                           const T& reg) {
+void validate_softmax_loss_shapes(const matrix<T>& W, const matrix<T>& X, const label_vector& y, const T& reg) {
     if (W.rows() < 1 || W.cols() < 1)
         detail::throw_invalid("W", "must be D×C with D ≥ 1 and C ≥ 1, got " + std::to_string(W.rows()) + "×" +
                                        std::to_string(W.cols()));
@@ -61,14 +60,14 @@ void validate_softmax_loss_except_x_values(const matrix<T>& W, const matrix<T>& 
                                            " is outside [0, " + std::to_string(W.cols()) + ")");
     if (!detail::is_finite_scalar(reg)) detail::throw_invalid("reg", "must be finite");
     if (reg < 0) detail::throw_invalid("reg", "must be ≥ 0");
-    validate_finite(W, "W");
 }
 
 // softmax_loss: W is D×C, X is N×D, y has N labels in [0, C), reg finite and ≥ 0, N ≥ 1,
 // and W, X finite (a non-finite weight or feature makes the loss undefined, not masked).
 template <class T>
 void validate_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, const T& reg) {
-    validate_softmax_loss_except_x_values(W, X, y, reg);
+    validate_softmax_loss_shapes(W, X, y, reg);
+    validate_finite(W, "W");
     validate_finite(X, "X");
 }
 

@@ -222,7 +222,8 @@ loss_tolerances<T> softmax_loss_tolerance(const lmatrix& W, const lmatrix& X, co
                 mag += std::fabs(X(i, k) * ref.dS(i, j));
             }
             const long double rw = std::fabs(reg * W(k, j));
-            t.dW(k, j) = F * (prop / N + gamma(N + 1, u) * mag / N + 2 * u * rw + u * std::fabs(ref.dW(k, j)) +
+            // γ_{N+2}: 1/N may be applied as a product with fl(1/N) (fused_loss.hpp's class split).
+            t.dW(k, j) = F * (prop / N + gamma(N + 2, u) * mag / N + 2 * u * rw + u * std::fabs(ref.dW(k, j)) +
                               (N + 3) * tiny_of<T>());
         }
     t.dS *= F;

@@ -17,9 +17,13 @@
 //   • dW_kj = (Σ_i X_ik·dS_ij)/N + reg·W_kj: the N products of column j are summed as block
 //     partials (GEMM over B rows), accumulated block after block into a chunk accumulator, and
 //     the chunk accumulators added in chunk order — still N products and N − 1 additions, so
-//     γ_N on Σ_i|X_ik·dS_ij|, then one rounding for /N (γ_{N+1}) and two for + reg·W;
+//     γ_N on Σ_i|X_ik·dS_ij|, then one rounding for /N (γ_{N+1}) and two for + reg·W; the class
+//     split instead starts from reg·W and lets the GEMM add fl(1/N)·Σ (two roundings for the
+//     scaling, one for the addition, fused into one FMA in the SIMD builds): γ_{N+2}, the bound
+//     error/tolerance.cpp uses;
 //   • L: the N row losses summed per chunk and the chunk sums added in order (N − 1 additions,
-//     γ_{N+1} with the division), plus ½·reg·‖W‖² as in vectorized.hpp.
+//     γ_{N+1} with the division), plus ½·reg·‖W‖² (math.hpp), whose ΣW² is summed in the pass of
+//     the gradient epilogue that reads W anyway (any order: γ_{|W|}).
 // Blocked summation can only lower the constants in practice (error ~ per-block length plus the
 // number of blocks), so no tolerance changes.
 //
@@ -42,8 +46,11 @@
 // For N < 2C (large vocabularies: (64, 512, 50257)), W dominates memory and the work is split over
 // classes instead: column chunks of col_chunk(C) classes compute S[:, J] = X·W[:, J] (X stays in
 // cache, W is streamed once), then every row's statistics are taken over the full row (rows split
-// over threads), then dW[:, J] = Xᵀ·dS[:, J]/N + reg·W[:, J] per column chunk. No accumulator is
-// shared, no reduction is needed, and the dot products are the same as in the row split.
+// over threads), then per column chunk dW[:, J] = reg·W[:, J] (summing ΣW² on the way) and
+// dW[:, J] += fl(1/N)·Xᵀ·dS[:, J] as the GEMM's own scaled accumulation — Eigen's `=` would first
+// zero dW and a separate pass then apply /N and + reg·W: two more passes over a D×C output that
+// is 206 MB at (64, 512, 50257). No accumulator is shared, no reduction is needed, and the dot
+// products are the same as in the row split.
 #pragma once
 
 #include "core/matrix.hpp"
@@ -159,6 +166,27 @@ using const_view = Eigen::Ref<const matrix<T>>;
 template <class T>
 using view = Eigen::Ref<matrix<T>>;
 
+// What a fused kernel returns besides dS and dW: the data term mean_i ℓ_i, and fl(ΣW²) in the
+// kernel's own order. The caller adds ½·reg·‖W‖² (half_reg_squared_norm(W, reg, w_sumsq)) after
+// checking W, which a non-finite w_sumsq flags: a NaN or ±inf weight makes it NaN or +inf.
+template <class T>
+struct fused_sums {
+    T data_loss{};
+    T w_sumsq{};
+};
+
+// dW = dW/N + reg·W row by row (rows are contiguous), returning ΣW² over the same rows: W is read
+// once for both.
+template <class T>
+T finish_gradient_rows(view<T> dW, const_view<T> W, T nn, T reg) {
+    T sumsq = T(0);
+    for (Eigen::Index k = 0; k < W.rows(); ++k) {
+        dW.row(k) = dW.row(k) / nn + reg * W.row(k);
+        sumsq += W.row(k).squaredNorm();
+    }
+    return sumsq;
+}
+
 // Row split (N ≥ 2C). Fills dS and dW (before the final /N + reg·W) and returns Σ ℓ_i.
 template <class T>
 T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<T> dS, view<T> dW,
@@ -201,9 +229,10 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
     return loss_sum;
 }
 
-// Class split (N < 2C). Fills dS and the final dW (including /N + reg·W) and returns Σ ℓ_i.
+// Class split (N < 2C). Fills dS and the final dW (including /N + reg·W) and returns Σ ℓ_i and ΣW²
+// (per column chunk, the chunks added in order).
 template <class T>
-T fused_class_split(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS, view<T> dW,
+std::pair<T, T> fused_class_split(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS, view<T> dW,
                     const fused_context& ctx) {
     using P = fused_params;
     const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
@@ -232,33 +261,45 @@ T fused_class_split(const_view<T> W, const_view<T> X, const std::int32_t* y, T r
                              softmax_row_loss_and_ds(&dS(i, 0), c, y[i]);
                  });
 
-    const T nn = T(n);
+    const T inv_n = T(1) / T(n);
+    std::vector<T> sumsq(ncols);
     ctx.run(ncols, ctx.threads<T>(gemm_work, ncols), [&](std::size_t j) {
         const auto [c0, w] = cols(j);
         auto dWj = dW.middleCols(c0, w);
-        dWj.noalias() = X.transpose() * dS.middleCols(c0, w);
-        dWj = dWj / nn + reg * W.middleCols(c0, w);
+        const auto Wj = W.middleCols(c0, w);
+        T s = T(0);
+        for (Eigen::Index k = 0; k < Wj.rows(); ++k) {
+            dWj.row(k) = reg * Wj.row(k);
+            s += Wj.row(k).squaredNorm();
+        }
+        sumsq[j] = s;
+        // The scalar factor of the left operand becomes the GEMM's alpha: dWj += alpha·(Xᵀ·dS).
+        dWj.noalias() += (inv_n * X.transpose()) * dS.middleCols(c0, w);
     });
 
-    T loss_sum = T(0);
+    T loss_sum = T(0), sumsq_all = T(0);
     for (const T& l : row_loss) loss_sum += l;
-    return loss_sum;
+    for (const T& q : sumsq) sumsq_all += q;
+    return {loss_sum, sumsq_all};
 }
 
-// The fused loss into caller-provided dS (N×C) and dW (D×C); returns L. Inputs already validated.
+// The fused loss into caller-provided dS (N×C) and dW (D×C). Shapes and labels already validated;
+// the values of W and X are judged by the caller from the result (vectorized::softmax_loss_into).
 template <class T>
-T fused_softmax_loss_into(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS, view<T> dW,
-                          const fused_context& ctx) {
+fused_sums<T> fused_softmax_loss_into(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS,
+                                      view<T> dW, const fused_context& ctx) {
     const Eigen::Index n = X.rows(), c = W.cols();
     const T nn = T(n);
-    T loss_sum;
+    fused_sums<T> r;
     if (n >= 2 * c) {
-        loss_sum = fused_row_split<T>(W, X, y, dS, dW, ctx);
-        dW = dW / nn + reg * W;
+        r.data_loss = fused_row_split<T>(W, X, y, dS, dW, ctx) / nn;
+        r.w_sumsq = finish_gradient_rows<T>(dW, W, nn, reg);
     } else {
-        loss_sum = fused_class_split<T>(W, X, y, reg, dS, dW, ctx);
+        const auto [loss_sum, sumsq] = fused_class_split<T>(W, X, y, reg, dS, dW, ctx);
+        r.data_loss = loss_sum / nn;
+        r.w_sumsq = sumsq;
     }
-    return loss_sum / nn + half_reg_squared_norm(W, reg);
+    return r;
 }
 
 // The portable build of the kernel on this process's threads (impl/parallel.hpp).
@@ -266,18 +307,19 @@ inline fused_context portable_fused_context() {
     return fused_context{static_cast<std::size_t>(num_threads()), &parallel_for_threads};
 }
 
-// softmax_loss of vectorized: the AVX2 build of the kernel when it is selected (impl/kernel_isa.hpp),
-// else the portable build. Inputs already validated (validate_softmax_loss).
+// The kernel of vectorized::softmax_loss_into: the selected SIMD build (impl/kernel_isa.hpp), else
+// the portable one, into dS and dW, resized to N×C and D×C (storage kept when the size is
+// unchanged: Eigen reallocates only on a new element count). Shapes and labels already validated.
 template <class T>
-loss_result<T> fused_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
-    loss_result<T> r;
-    r.dS.resize(X.rows(), W.cols());
-    r.dW.resize(W.rows(), W.cols());
+fused_sums<T> fused_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg, matrix<T>& dS,
+                                 matrix<T>& dW) {
+    dS.resize(X.rows(), W.cols());
+    dW.resize(W.rows(), W.cols());
     if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
-        if (run_accelerated_fused_loss(W, X, y, reg, r)) return r;
+        fused_sums<T> r;
+        if (run_accelerated_fused_loss(W, X, y, reg, dS, dW, r.data_loss, r.w_sumsq)) return r;
     }
-    r.loss = fused_softmax_loss_into<T>(W, X, y.data(), reg, r.dS, r.dW, portable_fused_context());
-    return r;
+    return fused_softmax_loss_into<T>(W, X, y.data(), reg, dS, dW, portable_fused_context());
 }
 
 }  // namespace gradproof::detail

@@ -120,24 +120,30 @@ void reset_kernel_isa() { selected.store(-1, std::memory_order_relaxed); }
 
 namespace detail {
 
-bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X, const label_vector& y,
-                                double reg, loss_result<double>& r) {
+namespace {
+
+template <class T, class F>
+bool run_fused(F kernel_table::*entry, const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg,
+               matrix<T>& dS, matrix<T>& dW, T& data_loss, T& w_sumsq) {
     const kernel_table* k = active_table();
     if (k == nullptr) return false;
     const fused_context ctx = portable_fused_context();
-    r.loss = k->loss_f64(W.data(), X.data(), y.data(), X.rows(), X.cols(), W.cols(), reg, r.dS.data(), r.dW.data(),
-                         &ctx);
+    data_loss = (k->*entry)(W.data(), X.data(), y.data(), X.rows(), X.cols(), W.cols(), reg, dS.data(), dW.data(),
+                            &w_sumsq, &ctx);
     return true;
 }
 
+}  // namespace
+
+bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X, const label_vector& y,
+                                double reg, matrix<double>& dS, matrix<double>& dW, double& data_loss,
+                                double& w_sumsq) {
+    return run_fused(&kernel_table::loss_f64, W, X, y, reg, dS, dW, data_loss, w_sumsq);
+}
+
 bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, const label_vector& y, float reg,
-                                loss_result<float>& r) {
-    const kernel_table* k = active_table();
-    if (k == nullptr) return false;
-    const fused_context ctx = portable_fused_context();
-    r.loss = k->loss_f32(W.data(), X.data(), y.data(), X.rows(), X.cols(), W.cols(), reg, r.dS.data(), r.dW.data(),
-                         &ctx);
-    return true;
+                                matrix<float>& dS, matrix<float>& dW, float& data_loss, float& w_sumsq) {
+    return run_fused(&kernel_table::loss_f32, W, X, y, reg, dS, dW, data_loss, w_sumsq);
 }
 
 bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n) {

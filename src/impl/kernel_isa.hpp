@@ -42,12 +42,14 @@ void reset_kernel_isa();
 
 namespace detail {
 
-// Runs softmax_loss on the selected accelerated build into r (dS and dW already sized) and
-// returns true, or returns false when the portable build is selected.
+// Runs the fused loss kernel (impl/fused_loss.hpp) of the selected accelerated build into dS and dW
+// (already sized) and sets the data term mean_i ℓ_i and fl(ΣW²), returning true; or returns false
+// when the portable build is selected.
 bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X, const label_vector& y,
-                                double reg, loss_result<double>& r);
+                                double reg, matrix<double>& dS, matrix<double>& dW, double& data_loss,
+                                double& w_sumsq);
 bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, const label_vector& y, float reg,
-                                loss_result<float>& r);
+                                matrix<float>& dS, matrix<float>& dW, float& data_loss, float& w_sumsq);
 
 // c = a·b for column-major n×n matrices with the selected accelerated build's Eigen GEMM, or false
 // when the portable build is selected (the caller then uses its own Eigen).

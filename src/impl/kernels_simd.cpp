@@ -23,14 +23,19 @@ namespace {
 
 template <class T>
 T fused_loss(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c, T reg,
-             T* dS, T* dW, const gradproof::detail::fused_context* ctx) {
+             T* dS, T* dW, T* w_sumsq, const gradproof::detail::fused_context* ctx) {
     using gradproof::matrix;
     namespace detail = gradproof::detail;
-    if (n >= 2 * c && c <= detail::narrow_params::max_classes)
-        return detail::narrow_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW, *ctx);
-    const Eigen::Map<const matrix<T>> w(W, d, c), x(X, n, d);
-    Eigen::Map<matrix<T>> ds(dS, n, c), dw(dW, d, c);
-    return detail::fused_softmax_loss_into<T>(w, x, y, reg, ds, dw, *ctx);
+    detail::fused_sums<T> r;
+    if (n >= 2 * c && c <= detail::narrow_params::max_classes) {
+        r = detail::narrow_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW, *ctx);
+    } else {
+        const Eigen::Map<const matrix<T>> w(W, d, c), x(X, n, d);
+        Eigen::Map<matrix<T>> ds(dS, n, c), dw(dW, d, c);
+        r = detail::fused_softmax_loss_into<T>(w, x, y, reg, ds, dw, *ctx);
+    }
+    *w_sumsq = r.w_sumsq;
+    return r.data_loss;
 }
 
 template <class T>
@@ -45,14 +50,14 @@ extern "C" {
 
 double GRADPROOF_KERNEL(fused_loss_f64)(const double* W, const double* X, const std::int32_t* y, std::int64_t n,
                                         std::int64_t d, std::int64_t c, double reg, double* dS, double* dW,
-                                        const gradproof::detail::fused_context* ctx) {
-    return fused_loss(W, X, y, n, d, c, reg, dS, dW, ctx);
+                                        double* w_sumsq, const gradproof::detail::fused_context* ctx) {
+    return fused_loss(W, X, y, n, d, c, reg, dS, dW, w_sumsq, ctx);
 }
 
 float GRADPROOF_KERNEL(fused_loss_f32)(const float* W, const float* X, const std::int32_t* y, std::int64_t n,
                                        std::int64_t d, std::int64_t c, float reg, float* dS, float* dW,
-                                       const gradproof::detail::fused_context* ctx) {
-    return fused_loss(W, X, y, n, d, c, reg, dS, dW, ctx);
+                                       float* w_sumsq, const gradproof::detail::fused_context* ctx) {
+    return fused_loss(W, X, y, n, d, c, reg, dS, dW, w_sumsq, ctx);
 }
 
 void GRADPROOF_KERNEL(gemm_f64)(const double* a, const double* b, double* c, std::int64_t n) { gemm(a, b, c, n); }

@@ -15,16 +15,17 @@ struct fused_context;
 
 // For each instruction set `isa`:
 //  • gradproof_<isa>_fused_loss_{f64,f32}: fused_softmax_loss_into on row-major W (d×c), X (n×d)
-//    and labels y (n), into dS (n×c) and dW (d×c); returns L. Inputs validated by the caller.
+//    and labels y (n), into dS (n×c) and dW (d×c); returns mean_i ℓ_i and stores fl(ΣW²) in
+//    *w_sumsq (the caller adds ½·reg·‖W‖²). Shapes and labels validated by the caller.
 //  • gradproof_<isa>_gemm_{f64,f32}: c = a·b for column-major n×n matrices, Eigen's GEMM of this
 //    build on the calling thread (the flop bound of `gradproof bench`).
 #define GRADPROOF_DECLARE_KERNELS(isa)                                                                              \
     GRADPROOF_KERNEL_EXPORT double gradproof_##isa##_fused_loss_f64(                                                \
         const double* W, const double* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c,   \
-        double reg, double* dS, double* dW, const gradproof::detail::fused_context* ctx);                          \
+        double reg, double* dS, double* dW, double* w_sumsq, const gradproof::detail::fused_context* ctx);         \
     GRADPROOF_KERNEL_EXPORT float gradproof_##isa##_fused_loss_f32(                                                 \
         const float* W, const float* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c,     \
-        float reg, float* dS, float* dW, const gradproof::detail::fused_context* ctx);                             \
+        float reg, float* dS, float* dW, float* w_sumsq, const gradproof::detail::fused_context* ctx);             \
     GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_gemm_f64(const double* a, const double* b, double* c,          \
                                                             std::int64_t n);                                       \
     GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_gemm_f32(const float* a, const float* b, float* c, std::int64_t n);

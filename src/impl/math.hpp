@@ -42,4 +42,20 @@ typename M::Scalar half_reg_squared_norm(const M& W, const typename M::Scalar& r
     return ((T(0.5) * reg * m) * m) * s;
 }
 
+// The same term from sumsq = fl(ΣW²), summed in any order by a pass that reads W anyway (the fused
+// kernels' gradient epilogue), so the common case costs no pass over W of its own. Used as
+// (½·reg)·sumsq when sumsq is finite and ≥ min_normal/ε: then no square overflowed, and each
+// square that underflowed erred by < ε·min_normal ≤ ε²·sumsq absolutely — negligible beside the
+// model's γ_{|W|+3} (error/tolerance.hpp), which the unscaled sum meets with one rounding per term
+// fewer than the scaled one. Otherwise (overflow, heavy underflow, or W not finite: the caller
+// validates W first) the scaled two-pass form above.
+template <class M>
+typename M::Scalar half_reg_squared_norm(const M& W, const typename M::Scalar& reg, const typename M::Scalar& sumsq) {
+    using T = typename M::Scalar;
+    if (reg == T(0)) return T(0);
+    const T threshold = std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon();
+    if (!isnan_(sumsq) && !isinf_(sumsq) && sumsq >= threshold) return (T(0.5) * reg) * sumsq;
+    return half_reg_squared_norm(W, reg);
+}
+
 }  // namespace gradproof::detail

@@ -268,10 +268,11 @@ void narrow_gradient_block(const T* x, Eigen::Index d, Eigen::Index rows, const 
         }
 }
 
-// The loss into dS (N×C) and dW (D×C), all row-major and contiguous; returns L. Requires
-// n ≥ 2c and c ≤ narrow_params::max_classes; inputs already validated.
+// The loss into dS (N×C) and dW (D×C), all row-major and contiguous; returns mean_i ℓ_i and ΣW²
+// (as fused_softmax_loss_into). Requires n ≥ 2c and c ≤ narrow_params::max_classes; shapes and
+// labels already validated.
 template <class T>
-T narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y, Eigen::Index n, Eigen::Index d, Eigen::Index c,
+fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y, Eigen::Index n, Eigen::Index d, Eigen::Index c,
                       T reg, T* dS, T* dW, const fused_context& ctx) {
     using P = narrow_params;
     const Eigen::Index rows_per_block = P::block_rows;
@@ -314,11 +315,18 @@ T narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y, Eigen::Inde
         loss_sum += loss_part[ch];
     }
     const T nn = T(n);
+    // ΣW² while W is read for reg·W: one partial per class (C independent chains), added in order.
+    std::array<T, P::max_classes> sumsq{};
     for (Eigen::Index k = 0; k < d; ++k)
-        for (Eigen::Index j = 0; j < c; ++j)
-            dW[k * c + j] = acc[static_cast<std::size_t>(j * ld + k)] / nn + reg * W[k * c + j];
-    const Eigen::Map<const matrix<T>> w(W, d, c);
-    return loss_sum / nn + half_reg_squared_norm(w, reg);
+        for (Eigen::Index j = 0; j < c; ++j) {
+            const T w = W[k * c + j];
+            dW[k * c + j] = acc[static_cast<std::size_t>(j * ld + k)] / nn + reg * w;
+            sumsq[static_cast<std::size_t>(j)] += w * w;
+        }
+    fused_sums<T> r;
+    r.data_loss = loss_sum / nn;
+    for (Eigen::Index j = 0; j < c; ++j) r.w_sumsq += sumsq[static_cast<std::size_t>(j)];
+    return r;
 }
 
 }  // namespace gradproof::detail

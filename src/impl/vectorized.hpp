@@ -102,17 +102,36 @@ struct vectorized {
         return r;
     }
 
-    // Fused, cache-blocked and threaded (impl/fused_loss.hpp; thread count: impl/parallel.hpp).
-    // X's values are validated after the kernel, and only when the loss is NaN: a NaN or ±inf
-    // feature X_ik makes every score S_ij = Σ_k X_ik·W_kj of its row NaN or ±inf (W is finite,
-    // checked first; X_ik·0 is NaN), so the row is NaN or entirely masked and its loss is NaN.
-    // A finite loss therefore proves X finite without a separate pass over it. (W cannot be
-    // checked this way: W_kj = −inf only masks class j.) Nothing is returned for invalid input.
+    // Fused, cache-blocked and threaded (impl/fused_loss.hpp; thread count: impl/parallel.hpp), into
+    // `out`: out.dW and out.dS are resized to D×C and N×C, keeping their storage when the sizes are
+    // unchanged, so a training loop that passes the same `out` every step allocates (and the OS
+    // maps) nothing after the first step. The values of W and X are judged from the kernel's own
+    // results instead of separate passes over them:
+    //   • W: the kernel sums ΣW² (for ½·reg·‖W‖²) in the pass that reads W for reg·W; a NaN or ±inf
+    //     weight makes that sum NaN or +inf, and only then is W scanned (the sum can also overflow
+    //     for finite W above ~1e154, which the scan then lets through);
+    //   • X, W finite: a NaN or ±inf feature X_ik makes every score S_ij = Σ_k X_ik·W_kj of its row
+    //     NaN or ±inf (X_ik·0 is NaN), so the row is NaN or entirely masked and the loss is NaN; a
+    //     non-NaN loss therefore proves X finite, and only a NaN loss scans X.
+    // Same exceptions, in the same order (W before X), as validate_softmax_loss. Throws before
+    // touching `out` for a bad shape, label or reg; for a non-finite W or X, `out` holds the
+    // kernel's (NaN-laden) output when the exception leaves. `out` must not be W or X.
+    template <class T>
+    static void softmax_loss_into(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg,
+                                  loss_result<T>& out) {
+        validate_softmax_loss_shapes(W, X, y, reg);
+        if (&out.dW == &W || &out.dW == &X || &out.dS == &W || &out.dS == &X)
+            detail::throw_invalid("out", "must not share a matrix with W or X (its dW and dS are overwritten)");
+        const auto sums = detail::fused_softmax_loss(W, X, y, reg, out.dS, out.dW);
+        if (detail::isnan_(sums.w_sumsq) || detail::isinf_(sums.w_sumsq)) validate_finite(W, "W");
+        out.loss = sums.data_loss + detail::half_reg_squared_norm(W, reg, sums.w_sumsq);
+        if (detail::isnan_(out.loss)) validate_finite(X, "X");
+    }
+
     template <class T>
     static loss_result<T> softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
-        validate_softmax_loss_except_x_values(W, X, y, reg);
-        loss_result<T> r = detail::fused_softmax_loss(W, X, y, reg);
-        if (detail::isnan_(r.loss)) validate_finite(X, "X");
+        loss_result<T> r;
+        softmax_loss_into(W, X, y, reg, r);
         return r;
     }
 

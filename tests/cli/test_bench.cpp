@@ -33,7 +33,12 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
                           "kernel_isa"})
         EXPECT_TRUE(j.at("machine").contains(k)) << k;
     EXPECT_GT(j["machine"]["read_gb_per_s"].get<double>(), 0);
-    ASSERT_EQ(j.at("rows").size(), 3u);  // vectorized f64, f32, naive f64
+    // vectorized, vectorized_into (reused outputs) and naive in f64; vectorized and vectorized_into in f32.
+    ASSERT_EQ(j.at("rows").size(), 5u);
+    std::vector<std::string> names;
+    for (const auto& row : j["rows"]) names.push_back(row["implementation"].get<std::string>() + " " + row["dtype"].get<std::string>());
+    EXPECT_EQ(names, (std::vector<std::string>{"vectorized f64", "vectorized_into f64", "naive f64", "vectorized f32",
+                                               "vectorized_into f32"}));
     for (const auto& row : j["rows"]) {
         for (const char* k : {"n", "d", "c", "implementation", "dtype", "median_seconds", "gflops", "gb_per_s",
                               "ratio_to_bandwidth_bound", "ratio_to_compute_bound", "numpy_seconds", "torch_seconds",

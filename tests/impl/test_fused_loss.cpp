@@ -139,6 +139,68 @@ TEST_P(fused_loss_build, overflowing_row_gives_nan_in_that_row_only_and_masked_c
     EXPECT_EQ(r.dS(600, 1), 0.0);
 }
 
+// W and X are judged from the kernel's results (vectorized::softmax_loss_into): each non-finite
+// value must still be rejected, naming its argument, on every path of every build — row split
+// (register tiles for C ≤ 12 in the SIMD builds, Eigen above) and class split — including a −inf
+// weight with reg = 0, which only masks a class in the scores.
+TEST_P(fused_loss_build, non_finite_weights_and_features_are_rejected_on_every_path) {
+    const isa_guard isa(GetParam());
+    if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+    auto expect_rejected = [](const char* argument, const problem<double>& p, double reg, const std::string& where) {
+        try {
+            (void)impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, reg);
+            ADD_FAILURE() << where << ": no exception for a non-finite " << argument;
+        } catch (const std::invalid_argument& e) {
+            EXPECT_EQ(std::string(e.what()).rfind(argument, 0), 0u) << where << ": " << e.what();
+        }
+    };
+    for (const auto& [n, d, c] : {std::array<Eigen::Index, 3>{200, 30, 5}, {150, 19, 13}, {6, 40, 700}}) {
+        const std::string where = std::to_string(n) + "×" + std::to_string(d) + "×" + std::to_string(c);
+        const auto base = random_problem<double>(n, d, c, 51);
+        for (const double bad : {-inf, inf, nan}) {
+            for (const double reg : {0.0, 0.5}) {
+                auto p = base;
+                p.W(d / 2, c - 1) = bad;
+                for (auto& label : p.y) label = 0;  // class c − 1 is never the label: −inf only masks it
+                expect_rejected("W", p, reg, where + " W = " + std::to_string(bad) + ", reg = " + std::to_string(reg));
+                p.X(n - 1, 0) = nan;  // both bad: W is named first
+                expect_rejected("W", p, reg, where + " W and X bad");
+            }
+            auto p = base;
+            p.X(n / 2, d - 1) = bad;
+            expect_rejected("X", p, 0.0, where + " X = " + std::to_string(bad));
+        }
+        // Finite weights whose squares overflow are valid: the regularisation term is +inf.
+        auto p = base;
+        p.W(0, 0) = 1e200;
+        p.X.col(0).setZero();
+        EXPECT_EQ(impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.5).loss, inf) << where;
+    }
+}
+
+// softmax_loss_into writes into the caller's result: storage is kept across calls of one shape
+// (the training-loop use: nothing is allocated or page-faulted after the first step), resized for
+// a new shape, and every value equals softmax_loss's bit for bit.
+TEST_P(fused_loss_build, softmax_loss_into_reuses_the_outputs_and_matches_softmax_loss) {
+    const isa_guard isa(GetParam());
+    if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
+    loss_result<double> out;
+    for (const auto& [n, d, c] : {std::array<Eigen::Index, 3>{300, 40, 10}, {8, 16, 700}, {300, 40, 10}}) {
+        const auto p = random_problem<double>(n, d, c, 61);
+        impl::vectorized::softmax_loss_into<double>(p.W, p.X, p.y, 1e-3, out);
+        const double* dW = out.dW.data();
+        const double* dS = out.dS.data();
+        impl::vectorized::softmax_loss_into<double>(p.W, p.X, p.y, 1e-3, out);
+        EXPECT_EQ(out.dW.data(), dW) << "dW reallocated for an unchanged shape";
+        EXPECT_EQ(out.dS.data(), dS) << "dS reallocated for an unchanged shape";
+        const auto fresh = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 1e-3);
+        ASSERT_EQ(out.dW.rows(), d);
+        ASSERT_EQ(out.dS.rows(), n);
+        expect_bitwise_equal(fresh, out, num_threads());
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(builds, fused_loss_build, ::testing::Values(kernel_isa::portable, kernel_isa::avx2, kernel_isa::avx512),
                          [](const auto& info) { return std::string(kernel_isa_name(info.param)); });
 
@@ -160,6 +222,23 @@ TEST(fused_loss, simd_and_portable_builds_agree) {
             EXPECT_LE((a.dS - b.dS).cwiseAbs().maxCoeff(), 1e-12) << where;
         }
     }
+}
+
+TEST(fused_loss, softmax_loss_into_rejects_an_output_that_is_an_input) {
+    auto p = random_problem<double>(20, 6, 6, 71);
+    loss_result<double> out;
+    out.dW = p.W;
+    out.dS = p.X;
+    for (int which = 0; which < 2; ++which) {
+        try {
+            if (which == 0) impl::vectorized::softmax_loss_into<double>(out.dW, p.X, p.y, 0.0, out);
+            else impl::vectorized::softmax_loss_into<double>(p.W, out.dS, p.y, 0.0, out);
+            ADD_FAILURE() << "no exception for an aliased output";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_EQ(std::string(e.what()).rfind("out", 0), 0u) << e.what();
+        }
+    }
+    EXPECT_TRUE(out.dW == p.W && out.dS == p.X) << "an aliased input was modified";
 }
 
 TEST(kernel_isa, names_parse_and_selection_is_checked) {
