@@ -1,5 +1,5 @@
-// Micro-benchmarks of softmax_loss (loss + dW) for naive and vectorized, double and float, at the
-// shapes of issue 5, plus the two machine bounds the kernel is judged against, measured in the
+// Micro-benchmarks of softmax_loss (loss + dW) for naive and vectorized, double and float, and of
+// vectorized's softmax_loss_into (outputs reused across calls), at the shapes of issue 5, plus the two machine bounds the kernel is judged against, measured in the
 // same run: Eigen's own large GEMM (peak flop rate of the build's flags) and a streaming read
 // (memory bandwidth).
 //
@@ -59,6 +59,21 @@ void bm_softmax_loss(benchmark::State& state) {
     set_counters<T>(state, double(state.range(0)), double(state.range(1)), double(state.range(2)));
 }
 
+// vectorized::softmax_loss_into with one result reused across iterations (a training loop): the
+// kernel without allocating or first-touching its outputs.
+template <class T>
+void bm_softmax_loss_into(benchmark::State& state) {
+    const problem<T> p(state.range(0), state.range(1), state.range(2));
+    gradproof::loss_result<T> r;
+    for (auto _ : state) {
+        gradproof::impl::vectorized::softmax_loss_into<T>(p.W, p.X, p.y, p.reg, r);
+        benchmark::DoNotOptimize(r.loss);
+        benchmark::DoNotOptimize(r.dW.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters<T>(state, double(state.range(0)), double(state.range(1)), double(state.range(2)));
+}
+
 // Peak flop rate: Eigen's GEMM of two n×n matrices (2·n³ flops), single-threaded like Eigen
 // without OpenMP.
 template <class T>
@@ -109,6 +124,8 @@ BENCHMARK_TEMPLATE(bm_eigen_gemm_peak, float)->Arg(2000)->Unit(benchmark::kMilli
 BENCHMARK(bm_read_bandwidth)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(bm_softmax_loss, gradproof::impl::vectorized, double)->Apply(shapes);
 BENCHMARK_TEMPLATE(bm_softmax_loss, gradproof::impl::vectorized, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(bm_softmax_loss_into, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(bm_softmax_loss_into, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(bm_softmax_loss, gradproof::impl::naive, double)->Apply(shapes);
 BENCHMARK_TEMPLATE(bm_softmax_loss, gradproof::impl::naive, float)->Apply(shapes);
 
