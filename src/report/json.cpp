@@ -15,16 +15,28 @@ namespace gradproof {
 namespace {
 using nlohmann::json;
 
-// JSON has no inf: margins that are infinite are written as the string "inf".
-json number_or_inf(double v) { return std::isfinite(v) ? json(v) : json("inf"); }
+// JSON has no inf or NaN: such values are written as the strings "inf", "-inf" and "nan" and read
+// back as themselves (a NaN margin must not come back as an infinite one).
+json json_number(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    return v;
+}
 double read_number(const json& j) {
-    if (j.is_string()) return std::numeric_limits<double>::infinity();
+    if (j.is_string()) {
+        const auto& s = j.get_ref<const std::string&>();
+        if (s == "inf") return std::numeric_limits<double>::infinity();
+        if (s == "-inf") return -std::numeric_limits<double>::infinity();
+        if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+        throw std::runtime_error("results JSON: expected a number, \"inf\", \"-inf\" or \"nan\", got " +
+                                 j.dump().substr(0, 40));
+    }
     return j.get<double>();
 }
 
-json numbers_or_inf(const std::vector<double>& v) {
+json json_numbers(const std::vector<double>& v) {
     json a = json::array();
-    for (double x : v) a.push_back(number_or_inf(x));
+    for (double x : v) a.push_back(json_number(x));
     return a;
 }
 std::vector<double> read_numbers(const json& j) {
@@ -56,14 +68,14 @@ json diagnostics_json(const diagnostic_data& d) {
     json j = {{"ulp_samples", json::array()}, {"stability", json::array()}, {"fd_step", json::array()}};
     for (const auto& u : d.ulp)
         j["ulp_samples"].push_back({{"implementation", u.implementation}, {"entry_point", u.entry_point},
-                                    {"precision", std::string(to_string(u.prec))}, {"ulps", numbers_or_inf(u.ulps)}});
+                                    {"precision", std::string(to_string(u.prec))}, {"ulps", json_numbers(u.ulps)}});
     for (const auto& c : d.stability)
         j["stability"].push_back({{"implementation", c.implementation}, {"entry_point", c.entry_point},
                                   {"precision", std::string(to_string(c.prec))}, {"label_on", c.label_on},
-                                  {"magnitude", numbers_or_inf(c.magnitude)}, {"ulps", numbers_or_inf(c.ulps)}});
+                                  {"magnitude", json_numbers(c.magnitude)}, {"ulps", json_numbers(c.ulps)}});
     for (const auto& f : d.fd)
-        j["fd_step"].push_back({{"description", f.description}, {"step", numbers_or_inf(f.step)},
-                                {"double_error", numbers_or_inf(f.double_error)}, {"mp_error", numbers_or_inf(f.mp_error)}});
+        j["fd_step"].push_back({{"description", f.description}, {"step", json_numbers(f.step)},
+                                {"double_error", json_numbers(f.double_error)}, {"mp_error", json_numbers(f.mp_error)}});
     return j;
 }
 
@@ -117,9 +129,9 @@ void write_json(std::ostream& os, const run_result& run) {
                                 {"status", to_string(r.status)},
                                 {"cases_run", r.cases_run},
                                 {"cases_requested", r.cases_requested},
-                                {"worst_margin", number_or_inf(r.worst_margin)},
-                                {"worst_componentwise_margin", number_or_inf(r.worst_componentwise)},
-                                {"worst_ulps", number_or_inf(r.worst_ulps)},
+                                {"worst_margin", json_number(r.worst_margin)},
+                                {"worst_componentwise_margin", json_number(r.worst_componentwise)},
+                                {"worst_ulps", json_number(r.worst_ulps)},
                                 {"worst_where", r.worst_where},
                                 {"message", r.message},
                                 {"counterexample", r.counterexample},

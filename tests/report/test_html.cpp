@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 namespace {
@@ -212,6 +213,22 @@ TEST(results_json, round_trips_diagnostics_and_loads_older_files) {
     for (const auto& c : back.diagnostics.stability)
         for (double e : c.ulps) has_inf = has_inf || std::isinf(e);
     EXPECT_TRUE(has_inf);
+    // NaN and −inf come back as themselves, not as +inf.
+    run_result odd = run;
+    ASSERT_GE(odd.diagnostics.stability[0].ulps.size(), 2u);
+    odd.diagnostics.stability[0].ulps[0] = std::numeric_limits<double>::quiet_NaN();
+    odd.diagnostics.stability[0].ulps[1] = -std::numeric_limits<double>::infinity();
+    std::stringstream js2;
+    write_json(js2, odd);
+    const run_result odd_back = read_json(js2);
+    EXPECT_TRUE(std::isnan(odd_back.diagnostics.stability[0].ulps[0]));
+    EXPECT_EQ(odd_back.diagnostics.stability[0].ulps[1], -std::numeric_limits<double>::infinity());
+    std::string text = js2.str();
+    const auto at = text.find("\"-inf\"");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 6, "\"huge\"");
+    std::stringstream bad(text);
+    EXPECT_THROW(read_json(bad), std::runtime_error);
 
     std::stringstream old(R"({"format":"gradproof-results","format_version":1,
         "meta":{"gradproof_version":"0.1.0","date_utc":"d","machine":"m","command_line":"c","seed":1,
