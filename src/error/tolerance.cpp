@@ -222,8 +222,10 @@ loss_tolerances<T> softmax_loss_tolerance(const lmatrix& W, const lmatrix& X, co
                 mag += std::fabs(X(i, k) * ref.dS(i, j));
             }
             const long double rw = std::fabs(reg * W(k, j));
-            // γ_{N+2}: 1/N may be applied as a product with fl(1/N) (fused_loss.hpp's class split).
-            t.dW(k, j) = F * (prop / N + gamma(N + 2, u) * mag / N + 2 * u * rw + u * std::fabs(ref.dW(k, j)) +
+            // The N + 1 terms (N products, reg·W) summed in any order, 1/N applied before or after
+            // (as a division, or a product with fl(1/N) per GEMM depth panel: fused_loss.hpp's class
+            // split): ≤ N + 2 roundings per term before the final one.
+            t.dW(k, j) = F * (prop / N + gamma(N + 2, u) * (mag / N + rw) + u * std::fabs(ref.dW(k, j)) +
                               (N + 3) * tiny_of<T>());
         }
     t.dS *= F;

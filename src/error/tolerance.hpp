@@ -28,8 +28,9 @@
 // through ℓ: Σ_l (p_l + δ_{l,y}) a_il + A_i²/2 (Hoeffding's lemma bounds the curvature of lse).
 //
 // Reductions: L = mean ℓ_i + ½reg‖W‖²; dW = Xᵀ·dS/N + reg·W; each adds γ_{N+1} on the sums of
-// magnitudes (γ_{N+2} for dW: 1/N may be applied as a product with the rounded fl(1/N)) and one
-// rounding per final operation.
+// magnitudes and one rounding per final operation — for dW γ_{N+2} on Σ|X_ik·dS_ij|/N + |reg·W_kj|,
+// so that its N + 1 terms may be added in any order, reg·W first or last, and 1/N applied as a
+// division or as a product with the rounded fl(1/N).
 //
 // Componentwise level (stricter, reported separately): in addition to the normwise bound above,
 // |Δy| ≤ F·(k_elem + 2 + κ)·u·|y|, where κ = Σ_i |z_i·∂y/∂z_i| / |y| is the componentwise

@@ -18,9 +18,9 @@
 //     partials (GEMM over B rows), accumulated block after block into a chunk accumulator, and
 //     the chunk accumulators added in chunk order — still N products and N − 1 additions, so
 //     γ_N on Σ_i|X_ik·dS_ij|, then one rounding for /N (γ_{N+1}) and two for + reg·W; the class
-//     split instead starts from reg·W and lets the GEMM add fl(1/N)·Σ (two roundings for the
-//     scaling, one for the addition, fused into one FMA in the SIMD builds): γ_{N+2}, the bound
-//     error/tolerance.cpp uses;
+//     split instead starts from reg·W and lets the GEMM add fl(1/N)·(panel sum) for each depth
+//     panel (two roundings for the scaling, one per addition into dW): N + 1 terms added in some
+//     order with ≤ N + 2 roundings each before the last, the γ_{N+2} of error/tolerance.cpp;
 //   • L: the N row losses summed per chunk and the chunk sums added in order (N − 1 additions,
 //     γ_{N+1} with the division), plus ½·reg·‖W‖² (math.hpp), whose ΣW² is summed in the pass of
 //     the gradient epilogue that reads W anyway (any order: γ_{|W|}).
