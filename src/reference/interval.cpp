@@ -121,13 +121,7 @@ public:
     // Evaluates the row z[offset .. offset + C); false when the row is undefined (NaN or +inf
     // present, or every class masked).
     bool run(const mpfr_vec& z, Eigen::Index offset) {
-        k_ = -1;
-        for (Eigen::Index j = 0; j < c_; ++j) {
-            mpfr_srcptr zj = z[offset + j];
-            if (mpfr_nan_p(zj) || (mpfr_inf_p(zj) && mpfr_sgn(zj) > 0)) return false;
-            if (mpfr_inf_p(zj)) continue;
-            if (k_ < 0 || mpfr_greater_p(zj, z[offset + k_])) k_ = j;
-        }
+        k_ = row_argmax(z, offset, c_);
         if (k_ < 0) return false;
         mpfr_srcptr a = z[offset + k_];
         mpfi_set_ui(s_, 0);

@@ -81,6 +81,19 @@ inline void load_row(mpfr_vec& out, const lmatrix& m, Eigen::Index i) {
     for (Eigen::Index j = 0; j < m.cols(); ++j) mpfr_set_ld(out[j], m(i, j), MPFR_RNDN);
 }
 
+// The index of the largest logit of the row z[offset .. offset + c) (the first, among equals), or
+// −1 when the row is undefined: it holds NaN or +inf, or every class is masked (−inf).
+inline Eigen::Index row_argmax(const mpfr_vec& z, Eigen::Index offset, Eigen::Index c) {
+    Eigen::Index k = -1;
+    for (Eigen::Index j = 0; j < c; ++j) {
+        mpfr_srcptr zj = z[offset + j];
+        if (mpfr_nan_p(zj) || (mpfr_inf_p(zj) && mpfr_sgn(zj) > 0)) return -1;
+        if (mpfr_inf_p(zj)) continue;
+        if (k < 0 || mpfr_greater_p(zj, z[offset + k])) k = j;
+    }
+    return k;
+}
+
 inline mpfr_prec_t bit_length(unsigned long n) {
     mpfr_prec_t b = 0;
     for (; n != 0; n >>= 1) ++b;

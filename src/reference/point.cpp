@@ -72,13 +72,7 @@ public:
     // Evaluates the row z[offset .. offset + C). False when the row is undefined: it holds NaN
     // or +inf, or every class is masked (−inf). −inf entries are masked classes: exp(−inf) = 0.
     bool run(const mpfr_vec& z, Eigen::Index offset) {
-        k_ = -1;
-        for (Eigen::Index j = 0; j < c_; ++j) {
-            mpfr_srcptr zj = z[offset + j];
-            if (mpfr_nan_p(zj) || (mpfr_inf_p(zj) && mpfr_sgn(zj) > 0)) return false;
-            if (mpfr_inf_p(zj)) continue;
-            if (k_ < 0 || mpfr_greater_p(zj, z[offset + k_])) k_ = j;
-        }
+        k_ = row_argmax(z, offset, c_);
         if (k_ < 0) return false;
         mpfr_srcptr a = z[offset + k_];
         mpfr_set_zero(s_, 1);
