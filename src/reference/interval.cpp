@@ -279,32 +279,13 @@ certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const la
     return r;
 }
 
-interval_matrix certify_softmax(const lmatrix& logits, unsigned bits) {
-    using namespace detail;
-    check_bits(bits);
-    validate_logits(logits);
-    const Eigen::Index n = logits.rows(), c = logits.cols();
-    interval_matrix p;
-    resize(p, n, c);
-    mpfr_vec z(c, ld_digits);
-    row_eval row(c, bits);
-    mpfi_num t(bits);
-    for (Eigen::Index i = 0; i < n; ++i) {
-        load_row(z, logits, i);
-        if (!row.run(z, 0)) {
-            set_nan_row(p, i);
-            continue;
-        }
-        for (Eigen::Index j = 0; j < c; ++j) {
-            row.prob(t, j);
-            store(p, i, j, t);
-        }
-    }
-    return p;
-}
+namespace detail {
+namespace {
 
-interval_matrix certify_log_softmax(const lmatrix& logits, unsigned bits) {
-    using namespace detail;
+// The row-wise functions: value(row, t, j) puts output j of an evaluated row into t; an undefined
+// row (NaN or +inf, or every class masked) gives NaN outputs.
+template <class Value>
+interval_matrix row_function(const lmatrix& logits, unsigned bits, Value value) {
     check_bits(bits);
     validate_logits(logits);
     const Eigen::Index n = logits.rows(), c = logits.cols();
@@ -320,11 +301,24 @@ interval_matrix certify_log_softmax(const lmatrix& logits, unsigned bits) {
             continue;
         }
         for (Eigen::Index j = 0; j < c; ++j) {
-            row.log_prob(t, j);
+            value(row, t, j);
             store(o, i, j, t);
         }
     }
     return o;
+}
+
+}  // namespace
+}  // namespace detail
+
+interval_matrix certify_softmax(const lmatrix& logits, unsigned bits) {
+    return detail::row_function(logits, bits,
+                                [](const detail::row_eval& r, mpfi_ptr t, Eigen::Index j) { r.prob(t, j); });
+}
+
+interval_matrix certify_log_softmax(const lmatrix& logits, unsigned bits) {
+    return detail::row_function(logits, bits,
+                                [](const detail::row_eval& r, mpfi_ptr t, Eigen::Index j) { r.log_prob(t, j); });
 }
 
 certified_cross_entropy certify_cross_entropy(const lmatrix& logits, const label_vector& y, unsigned bits) {

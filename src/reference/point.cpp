@@ -202,31 +202,13 @@ loss_reference softmax_loss(const lmatrix& W, const lmatrix& X, const label_vect
     return r;
 }
 
-lmatrix softmax(const lmatrix& logits, unsigned bits) {
-    using namespace detail;
-    check_bits(bits);
-    validate_logits(logits);
-    const Eigen::Index n = logits.rows(), c = logits.cols();
-    lmatrix p(n, c);
-    mpfr_vec z(c, ld_digits);
-    row_eval row(c, bits);
-    mpfr_num t(bits);
-    for (Eigen::Index i = 0; i < n; ++i) {
-        load_row(z, logits, i);
-        if (!row.run(z, 0)) {
-            p.row(i).setConstant(ld_nan);
-            continue;
-        }
-        for (Eigen::Index j = 0; j < c; ++j) {
-            row.prob(t, j);
-            p(i, j) = to_ld(t);
-        }
-    }
-    return p;
-}
+namespace detail {
+namespace {
 
-lmatrix log_softmax(const lmatrix& logits, unsigned bits) {
-    using namespace detail;
+// The row-wise functions: value(row, t, j) puts output j of an evaluated row into t; an undefined
+// row (NaN or +inf, or every class masked) gives NaN outputs.
+template <class Value>
+lmatrix row_function(const lmatrix& logits, unsigned bits, Value value) {
     check_bits(bits);
     validate_logits(logits);
     const Eigen::Index n = logits.rows(), c = logits.cols();
@@ -241,11 +223,24 @@ lmatrix log_softmax(const lmatrix& logits, unsigned bits) {
             continue;
         }
         for (Eigen::Index j = 0; j < c; ++j) {
-            row.log_prob(t, j);
+            value(row, t, j);
             o(i, j) = to_ld(t);
         }
     }
     return o;
+}
+
+}  // namespace
+}  // namespace detail
+
+lmatrix softmax(const lmatrix& logits, unsigned bits) {
+    return detail::row_function(logits, bits,
+                                [](const detail::row_eval& r, mpfr_ptr t, Eigen::Index j) { r.prob(t, j); });
+}
+
+lmatrix log_softmax(const lmatrix& logits, unsigned bits) {
+    return detail::row_function(logits, bits,
+                                [](const detail::row_eval& r, mpfr_ptr t, Eigen::Index j) { r.log_prob(t, j); });
 }
 
 cross_entropy_reference cross_entropy(const lmatrix& logits, const label_vector& y, unsigned bits) {
