@@ -25,7 +25,7 @@
 //     γ_{N+1} with the division), plus ½·reg·‖W‖² (math.hpp), whose ΣW² is summed in the pass of
 //     the gradient epilogue that reads W anyway (any order: γ_{|W|}).
 // Blocked summation can only lower the constants in practice (error ~ per-block length plus the
-// number of blocks), so no tolerance changes.
+// number of blocks), so the blocking itself needs no tolerance change.
 //
 // Blocking. For N ≥ 2C (the common case: many samples, few classes), rows are cut into blocks of
 // B rows, B·D·sizeof(T) ≈ block_bytes = 2 MiB: the block of X is read from memory once by the GEMM
@@ -232,8 +232,8 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
 // Class split (N < 2C). Fills dS and the final dW (including /N + reg·W) and returns Σ ℓ_i and ΣW²
 // (per column chunk, the chunks added in order).
 template <class T>
-std::pair<T, T> fused_class_split(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS, view<T> dW,
-                    const fused_context& ctx) {
+std::pair<T, T> fused_class_split(const_view<T> W, const_view<T> X, const std::int32_t* y, T reg, view<T> dS,
+                                  view<T> dW, const fused_context& ctx) {
     using P = fused_params;
     const Eigen::Index n = X.rows(), d = X.cols(), c = W.cols();
     const Eigen::Index chunk = P::col_chunk(c);

@@ -133,6 +133,14 @@ bool run_fused(F kernel_table::*entry, const matrix<T>& W, const matrix<T>& X, c
     return true;
 }
 
+template <class T, class F>
+bool run_gemm(F kernel_table::*entry, const T* a, const T* b, T* c, std::int64_t n) {
+    const kernel_table* k = active_table();
+    if (k == nullptr) return false;
+    (k->*entry)(a, b, c, n);
+    return true;
+}
+
 }  // namespace
 
 bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X, const label_vector& y,
@@ -147,17 +155,11 @@ bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, 
 }
 
 bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n) {
-    const kernel_table* k = active_table();
-    if (k == nullptr) return false;
-    k->gemm_f64(a, b, c, n);
-    return true;
+    return run_gemm(&kernel_table::gemm_f64, a, b, c, n);
 }
 
 bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n) {
-    const kernel_table* k = active_table();
-    if (k == nullptr) return false;
-    k->gemm_f32(a, b, c, n);
-    return true;
+    return run_gemm(&kernel_table::gemm_f32, a, b, c, n);
 }
 
 }  // namespace detail

@@ -272,8 +272,8 @@ void narrow_gradient_block(const T* x, Eigen::Index d, Eigen::Index rows, const 
 // (as fused_softmax_loss_into). Requires n ≥ 2c and c ≤ narrow_params::max_classes; shapes and
 // labels already validated.
 template <class T>
-fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y, Eigen::Index n, Eigen::Index d, Eigen::Index c,
-                      T reg, T* dS, T* dW, const fused_context& ctx) {
+fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y, Eigen::Index n, Eigen::Index d,
+                                  Eigen::Index c, T reg, T* dS, T* dW, const fused_context& ctx) {
     using P = narrow_params;
     const Eigen::Index rows_per_block = P::block_rows;
     const Eigen::Index blocks = (n + rows_per_block - 1) / rows_per_block;
