@@ -13,7 +13,8 @@
 // summation order, depending only on the number of terms:
 //   • scores S_ij: one dot product of length D per entry (Eigen's GEMM on a row block computes
 //     the same dot products as on the whole of X): |ΔS_ij| ≤ γ_D·(|X||W|)_ij;
-//   • row statistics: the exact operation sequence of vectorized.hpp, row by row;
+//   • row statistics: the operation sequence of vectorized.hpp, row by row (in the SIMD builds
+//     with the vector exp of simd_exp.hpp, within the same k_elem·u as a library exp);
 //   • dW_kj = (Σ_i X_ik·dS_ij)/N + reg·W_kj: the N products of column j are summed as block
 //     partials (GEMM over B rows), accumulated block after block into a chunk accumulator, and
 //     the chunk accumulators added in chunk order — still N products and N − 1 additions, so
@@ -58,6 +59,10 @@
 #include "impl/math.hpp"
 #include "impl/parallel.hpp"
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include "impl/simd_exp.hpp"
+#endif
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -98,6 +103,68 @@ T softmax_row_loss_and_ds(T* z, Eigen::Index c, Eigen::Index y) {
     for (Eigen::Index j = 0; j < c; ++j) z[j] /= denom;
     z[y] -= T(1);
     return loss;
+}
+
+// softmax_row_loss_and_ds for `rows` consecutive rows of c logits (contiguous), returning the sum
+// of their ℓ in row order. In the SIMD kernel libraries (compiled with AVX2 and FMA) the weights
+// exp(z_j − a) of all the rows are taken by one vector exp (impl/simd_exp.hpp, error ≤ 1.03u, within
+// the k_elem·u of error/tolerance.hpp); the other operations are those of the row function, in the
+// same order. Elsewhere it is the row function, row after row.
+template <class T>
+T softmax_rows_loss_and_ds(T* z, Eigen::Index rows, Eigen::Index c, const std::int32_t* y) {
+#if defined(__AVX2__) && defined(__FMA__)
+    if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
+        // Sub-blocks of rows whose per-row statistics fit on the stack.
+        constexpr Eigen::Index sub = 32;
+        T total = T(0);
+        std::array<T, sub> a, zy;
+        std::array<Eigen::Index, sub> kmax;
+        std::array<bool, sub> ok;
+        for (Eigen::Index i0 = 0; i0 < rows; i0 += sub) {
+            const Eigen::Index m = std::min(sub, rows - i0);
+            T* zb = z + i0 * c;
+            for (Eigen::Index i = 0; i < m; ++i) {
+                T* zi = zb + i * c;
+                Eigen::Index k = 0;
+                bool good = true;
+                for (Eigen::Index j = 0; j < c; ++j) {
+                    if (isnan_(zi[j]) || zi[j] == inf_<T>()) good = false;
+                    if (zi[j] > zi[k]) k = j;
+                }
+                const auto ui = static_cast<std::size_t>(i);
+                a[ui] = zi[k];
+                kmax[ui] = k;
+                ok[ui] = good && a[ui] != -inf_<T>();
+                zy[ui] = zi[y[i0 + i]];
+                for (Eigen::Index j = 0; j < c; ++j) zi[j] = T(zi[j] - a[ui]);
+            }
+            exp_nonpositive_inplace(zb, m * c);
+            for (Eigen::Index i = 0; i < m; ++i) {
+                T* zi = zb + i * c;
+                const auto ui = static_cast<std::size_t>(i);
+                if (!ok[ui]) {
+                    std::fill(zi, zi + c, nan_<T>());
+                    total += nan_<T>();
+                    continue;
+                }
+                const Eigen::Index k = kmax[ui];
+                T s = T(0);
+                for (Eigen::Index j = 0; j < c; ++j)
+                    if (j != k) s += zi[j];
+                zi[k] = T(1);
+                const T loss = (a[ui] - zy[ui]) + log1p_(s);
+                const T denom = T(1) + s;
+                for (Eigen::Index j = 0; j < c; ++j) zi[j] /= denom;
+                zi[y[i0 + i]] -= T(1);
+                total += loss;
+            }
+        }
+        return total;
+    }
+#endif
+    T total = T(0);
+    for (Eigen::Index i = 0; i < rows; ++i) total += softmax_row_loss_and_ds(z + i * c, c, y[i]);
+    return total;
 }
 
 struct fused_params {
@@ -212,8 +279,7 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
             const auto Xb = X.middleRows(r0, rows);
             auto Sb = dS.middleRows(r0, rows);
             Sb.noalias() = Xb * W;
-            for (Eigen::Index i = 0; i < rows; ++i)
-                part += softmax_row_loss_and_ds(&Sb(i, 0), c, y[r0 + i]);
+            part += softmax_rows_loss_and_ds(&Sb(0, 0), rows, c, y + r0);
             if (b == b0) a.noalias() = Xb.transpose() * Sb;
             else a.noalias() += Xb.transpose() * Sb;
         }
@@ -258,7 +324,7 @@ std::pair<T, T> fused_class_split(const_view<T> W, const_view<T> X, const std::i
                      const Eigen::Index r0 = Eigen::Index(t) * P::stat_rows, r1 = std::min(n, r0 + P::stat_rows);
                      for (Eigen::Index i = r0; i < r1; ++i)
                          row_loss[static_cast<std::size_t>(i)] =
-                             softmax_row_loss_and_ds(&dS(i, 0), c, y[i]);
+                             softmax_rows_loss_and_ds(&dS(i, 0), 1, c, y + i);
                  });
 
     const T inv_n = T(1) / T(n);

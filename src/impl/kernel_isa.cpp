@@ -20,15 +20,19 @@ struct kernel_table {
     decltype(&gradproof_avx2_fused_loss_f32) loss_f32;
     decltype(&gradproof_avx2_gemm_f64) gemm_f64;
     decltype(&gradproof_avx2_gemm_f32) gemm_f32;
+    decltype(&gradproof_avx2_exp_f64) exp_f64;
+    decltype(&gradproof_avx2_exp_f32) exp_f32;
 };
 
 #if GRADPROOF_HAVE_AVX2_KERNELS
 constexpr kernel_table avx2_table{&gradproof_avx2_fused_loss_f64, &gradproof_avx2_fused_loss_f32,
-                                  &gradproof_avx2_gemm_f64, &gradproof_avx2_gemm_f32};
+                                  &gradproof_avx2_gemm_f64, &gradproof_avx2_gemm_f32,
+                                  &gradproof_avx2_exp_f64, &gradproof_avx2_exp_f32};
 #endif
 #if GRADPROOF_HAVE_AVX512_KERNELS
 constexpr kernel_table avx512_table{&gradproof_avx512_fused_loss_f64, &gradproof_avx512_fused_loss_f32,
-                                    &gradproof_avx512_gemm_f64, &gradproof_avx512_gemm_f32};
+                                    &gradproof_avx512_gemm_f64, &gradproof_avx512_gemm_f32,
+                                    &gradproof_avx512_exp_f64, &gradproof_avx512_exp_f32};
 #endif
 
 // The library of `isa` if it is built in and this CPU runs it (libgcc's checks also require the
@@ -133,11 +137,12 @@ bool run_fused(F kernel_table::*entry, const matrix<T>& W, const matrix<T>& X, c
     return true;
 }
 
-template <class T, class F>
-bool run_gemm(F kernel_table::*entry, const T* a, const T* b, T* c, std::int64_t n) {
+// Calls the entry point `entry` of the active build with args, or returns false (portable).
+template <class F, class... A>
+bool run_entry(F kernel_table::*entry, A... args) {
     const kernel_table* k = active_table();
     if (k == nullptr) return false;
-    (k->*entry)(a, b, c, n);
+    (k->*entry)(args...);
     return true;
 }
 
@@ -155,11 +160,19 @@ bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, 
 }
 
 bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n) {
-    return run_gemm(&kernel_table::gemm_f64, a, b, c, n);
+    return run_entry(&kernel_table::gemm_f64, a, b, c, n);
 }
 
 bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n) {
-    return run_gemm(&kernel_table::gemm_f32, a, b, c, n);
+    return run_entry(&kernel_table::gemm_f32, a, b, c, n);
+}
+
+bool run_accelerated_exp(const double* x, double* out, std::int64_t n) {
+    return run_entry(&kernel_table::exp_f64, x, out, n);
+}
+
+bool run_accelerated_exp(const float* x, float* out, std::int64_t n) {
+    return run_entry(&kernel_table::exp_f32, x, out, n);
 }
 
 }  // namespace detail

@@ -1,8 +1,9 @@
 // Which instruction-set build of the fused loss kernel runs (runtime dispatch).
 //
 // gradproof is built with the compiler's portable x86-64 flags (SSE2 Eigen) so that one binary runs
-// on every machine. The fused softmax_loss kernel (impl/fused_loss.hpp, and for few classes the
-// register tiles of impl/narrow_loss_avx2.hpp) and the GEMM of `gradproof bench`'s flop bound are
+// on every machine. The fused softmax_loss kernel (impl/fused_loss.hpp; for few classes the
+// register tiles of impl/narrow_loss_avx2.hpp, for small problems impl/small_loss_avx2.hpp; the
+// vector exp of impl/simd_exp.hpp) and the GEMM of `gradproof bench`'s flop bound are
 // also compiled into two shared libraries, libgradproof_kernels_avx2 (-mavx2 -mfma) and
 // libgradproof_kernels_avx512 (the x86-64-v4 set: AVX-512 F/VL/DQ/BW), both from
 // impl/kernels_simd.cpp, and called there when the CPU has the instructions. Separate libraries,
@@ -55,6 +56,11 @@ bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, 
 // when the portable build is selected (the caller then uses its own Eigen).
 bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n);
 bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n);
+
+// out[i] = exp(x[i]) by the selected accelerated build's vector exp (impl/simd_exp.hpp, the one its
+// kernels use for the softmax weights), or false when the portable build is selected.
+bool run_accelerated_exp(const double* x, double* out, std::int64_t n);
+bool run_accelerated_exp(const float* x, float* out, std::int64_t n);
 
 }  // namespace detail
 }  // namespace gradproof

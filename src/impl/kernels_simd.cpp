@@ -1,6 +1,7 @@
 // The SIMD kernel libraries: the fused loss kernel and Eigen's GEMM compiled with wider vector
 // instructions than the portable build (see impl/kernel_isa.hpp for why each is a library of its
-// own), and the register-tiled kernel for few classes (impl/narrow_loss_avx2.hpp). Built twice:
+// own), the register-tiled kernel for few classes (impl/narrow_loss_avx2.hpp), the one-vector-a-row
+// kernel for small problems (impl/small_loss_avx2.hpp) and the vector exp (impl/simd_exp.hpp). Built twice:
 // GRADPROOF_KERNEL_ISA=avx2 with -mavx2 -mfma, and =avx512 with the x86-64-v4 set (AVX-512
 // F/VL/DQ/BW), where Eigen uses 512-bit packets and the tiles get 32 vector registers. Nothing here
 // calls into gradproof::core: threads come in through the fused_context.
@@ -8,8 +9,12 @@
 
 #include "impl/fused_loss.hpp"
 #include "impl/narrow_loss_avx2.hpp"
+#include "impl/simd_exp.hpp"
+#include "impl/small_loss_avx2.hpp"
 
 #include <Eigen/Core>
+
+#include <algorithm>
 
 #if !defined(__AVX2__) || !defined(__FMA__)
 #error "impl/kernels_simd.cpp must be compiled with at least -mavx2 -mfma"
@@ -27,7 +32,9 @@ T fused_loss(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std:
     using gradproof::matrix;
     namespace detail = gradproof::detail;
     detail::fused_sums<T> r;
-    if (n >= 2 * c && c <= detail::narrow_params::max_classes) {
+    if (detail::small_loss_applies<T>(n, d, c)) {
+        r = detail::small_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW);
+    } else if (n >= 2 * c && c <= detail::narrow_params::max_classes) {
         r = detail::narrow_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW, *ctx);
     } else {
         const Eigen::Map<const matrix<T>> w(W, d, c), x(X, n, d);
@@ -62,4 +69,14 @@ float GRADPROOF_KERNEL(fused_loss_f32)(const float* W, const float* X, const std
 
 void GRADPROOF_KERNEL(gemm_f64)(const double* a, const double* b, double* c, std::int64_t n) { gemm(a, b, c, n); }
 void GRADPROOF_KERNEL(gemm_f32)(const float* a, const float* b, float* c, std::int64_t n) { gemm(a, b, c, n); }
+
+void GRADPROOF_KERNEL(exp_f64)(const double* x, double* out, std::int64_t n) {
+    std::copy(x, x + n, out);
+    gradproof::detail::exp_nonpositive_inplace(out, n);
+}
+
+void GRADPROOF_KERNEL(exp_f32)(const float* x, float* out, std::int64_t n) {
+    std::copy(x, x + n, out);
+    gradproof::detail::exp_nonpositive_inplace(out, n);
+}
 }

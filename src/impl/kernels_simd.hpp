@@ -19,6 +19,8 @@ struct fused_context;
 //    *w_sumsq (the caller adds ½·reg·‖W‖²). Shapes and labels validated by the caller.
 //  • gradproof_<isa>_gemm_{f64,f32}: c = a·b for column-major n×n matrices, Eigen's GEMM of this
 //    build on the calling thread (the flop bound of `gradproof bench`).
+//  • gradproof_<isa>_exp_{f64,f32}: out[i] = exp(x[i]) by the vector exp the kernels use for the
+//    softmax weights (impl/simd_exp.hpp), exported so that its error can be tested.
 #define GRADPROOF_DECLARE_KERNELS(isa)                                                                              \
     GRADPROOF_KERNEL_EXPORT double gradproof_##isa##_fused_loss_f64(                                                \
         const double* W, const double* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c,   \
@@ -28,7 +30,9 @@ struct fused_context;
         float reg, float* dS, float* dW, float* w_sumsq, const gradproof::detail::fused_context* ctx);             \
     GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_gemm_f64(const double* a, const double* b, double* c,          \
                                                             std::int64_t n);                                       \
-    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_gemm_f32(const float* a, const float* b, float* c, std::int64_t n);
+    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_gemm_f32(const float* a, const float* b, float* c, std::int64_t n); \
+    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_exp_f64(const double* x, double* out, std::int64_t n);          \
+    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_exp_f32(const float* x, float* out, std::int64_t n);
 
 extern "C" {
 GRADPROOF_DECLARE_KERNELS(avx2)

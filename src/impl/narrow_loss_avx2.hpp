@@ -299,7 +299,7 @@ fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y,
         for (Eigen::Index b = b0; b < b1; ++b) {
             const Eigen::Index r0 = b * rows_per_block, rows = std::min(rows_per_block, n - r0);
             narrow_scores_block(X + r0 * d, rows, wt.data(), ld, d, dS + r0 * c, c);
-            for (Eigen::Index r = 0; r < rows; ++r) part += softmax_row_loss_and_ds(dS + (r0 + r) * c, c, y[r0 + r]);
+            part += softmax_rows_loss_and_ds(dS + r0 * c, rows, c, y + r0);
             const Eigen::Index next_rows = b + 1 < b1 ? std::min(rows_per_block, n - r0 - rows) : 0;
             narrow_gradient_block(X + r0 * d, d, rows, dS + r0 * c, c, acct, ld, X + (r0 + rows) * d,
                                   static_cast<std::size_t>(next_rows * d) * sizeof(T));

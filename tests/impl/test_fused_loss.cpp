@@ -70,20 +70,23 @@ void expect_bitwise_equal(const loss_result<T>& a, const loss_result<T>& b, int 
 
 // The exact values (reference/point.hpp) and the running-error-analysis bounds of
 // error/tolerance.hpp at the problem's own data: the same bounds the property catalog applies.
+template <class T = double>
 struct exact_and_bounds {
     reference::loss_reference ref;
-    loss_tolerances<double> tol;
+    loss_tolerances<T> tol;
 };
 
-exact_and_bounds exact_loss(const problem<double>& p, double reg) {
+template <class T>
+exact_and_bounds<T> exact_loss(const problem<T>& p, T reg) {
     const auto W = convert<long double>(p.W), X = convert<long double>(p.X);
-    exact_and_bounds e{reference::softmax_loss(W, X, p.y, reg), {}};
-    e.tol = softmax_loss_tolerance<double>(W, X, p.y, reg, e.ref);
+    exact_and_bounds<T> e{reference::softmax_loss(W, X, p.y, reg), {}};
+    e.tol = softmax_loss_tolerance<T>(W, X, p.y, reg, e.ref);
     return e;
 }
 
 // |r − exact| ≤ scale·bound for the loss and every element of dW and dS.
-void expect_within_bounds(const loss_result<double>& r, const exact_and_bounds& e, long double scale,
+template <class T>
+void expect_within_bounds(const loss_result<T>& r, const exact_and_bounds<T>& e, long double scale,
                           const std::string& where) {
     EXPECT_LE(std::fabs(r.loss - e.ref.loss), scale * e.tol.loss) << where << ": loss";
     for (Eigen::Index k = 0; k < r.dW.rows(); ++k)
@@ -99,10 +102,11 @@ std::string shape_name(Eigen::Index n, Eigen::Index d, Eigen::Index c) {
 }
 
 // The fused result against the exact loss and gradient, within the derived bounds.
+template <class T = double>
 void expect_matches_reference(Eigen::Index n, Eigen::Index d, Eigen::Index c, unsigned seed) {
-    const auto p = random_problem<double>(n, d, c, seed);
-    const double reg = 0.25;
-    expect_within_bounds(impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, reg), exact_loss(p, reg), 1,
+    const auto p = random_problem<T>(n, d, c, seed);
+    const T reg = T(0.25);
+    expect_within_bounds(impl::vectorized::softmax_loss<T>(p.W, p.X, p.y, reg), exact_loss(p, reg), 1,
                          shape_name(n, d, c));
 }
 
@@ -124,6 +128,50 @@ TEST_P(fused_loss_build, matches_the_exact_values_within_the_derived_bounds_acro
     expect_matches_reference(150, 19, 13, 10);   // C = 13: Eigen's GEMM in every build
     expect_matches_reference(1000, 64, 2, 11);   // 32 blocks of 32 rows, the last one ragged
     expect_matches_reference(4, 6, 9000, 12);    // class split with 512-class chunks, ragged last one
+    // SIMD builds: impl/small_loss_avx2.hpp for C ≤ 4 (double) or 8 (float) and N·D ≤ 4096.
+    expect_matches_reference(13, 7, 3, 13);      // a tile of 8 rows, then one of 5
+    expect_matches_reference(2, 16, 4, 14);      // N < 2C, C fills the vector
+    expect_matches_reference(100, 40, 4, 15);    // 13 tiles, the raw sums kept in dW between them
+    expect_matches_reference(5, 9, 1, 16);       // one class: ℓ = 0, dS = 0
+    expect_matches_reference<float>(8, 16, 4, 17);
+    expect_matches_reference<float>(11, 30, 8, 18);  // C fills the float vector: both exp halves
+    expect_matches_reference<float>(9, 20, 5, 19);
+    expect_matches_reference<float>(300, 64, 10, 20);  // register tiles in float
+    expect_matches_reference<float>(40, 10, 30, 21);   // Eigen's GEMM in float
+}
+
+// Rows whose logits span more than the exp's vector domain (differences below −708.39 take
+// std::exp; subnormal and zero weights), exact ties, a masked class and an undefined row, through
+// the small kernel (C ≤ 4) and the register tiles (C = 9) of each build.
+TEST_P(fused_loss_build, extreme_logit_rows_stay_within_the_bounds_in_every_kernel) {
+    const isa_guard isa(GetParam());
+    if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
+    for (const Eigen::Index c : {Eigen::Index(4), Eigen::Index(9)}) {
+        auto p = random_problem<double>(24, 3, c, 30);
+        p.X.setZero();
+        for (Eigen::Index i = 0; i < p.X.rows(); ++i) p.X(i, i % 3) = 1;
+        p.W.setZero();
+        p.W(0, 1) = -720;   // rows with X(i, 0) = 1: weight exp(−720), subnormal
+        p.W(0, 2) = -746;   // and exp(−746), zero
+        p.W(1, 0) = 700.5;  // rows with X(i, 1) = 1: a spread of 700.5, inside the vector domain
+        p.W(2, 0) = p.W(2, 1) = 3;  // rows with X(i, 2) = 1: an exact tie
+        const auto e = exact_loss(p, 0.0);
+        expect_within_bounds(impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.0), e, 1,
+                             "extreme rows, C = " + std::to_string(c));
+        // Row 5: S(5, 0) = +inf, undefined; row 6: S(6, 1) = −inf, class 1 masked.
+        p.X.row(5).setZero();
+        p.X(5, 0) = 1e300;
+        p.W(0, 0) = 1e10;
+        p.X.row(6).setZero();
+        p.X(6, 1) = 1e300;
+        p.W(1, 1) = -1e10;
+        p.y[6] = 0;
+        const auto r = impl::vectorized::softmax_loss<double>(p.W, p.X, p.y, 0.0);
+        EXPECT_TRUE(std::isnan(r.loss));
+        for (Eigen::Index i = 0; i < r.dS.rows(); ++i)
+            for (Eigen::Index j = 0; j < c; ++j) EXPECT_EQ(std::isnan(r.dS(i, j)), i == 5) << i << ", " << j;
+        EXPECT_EQ(r.dS(6, 1), 0.0);
+    }
 }
 
 TEST_P(fused_loss_build, results_are_bitwise_identical_for_every_thread_count) {

@@ -1,0 +1,130 @@
+// exp_nonpositive: exp(x) for four doubles at once (AVX2 + FMA), for the softmax weights
+// exp(z_j − a) with a = max z, whose arguments are ≤ 0. Compiled only into the SIMD kernel
+// libraries (impl/kernels_simd.cpp).
+//
+// Algorithm: Tang's table-driven reduction (P. T. P. Tang, "Table-driven implementation of the
+// exponential function in IEEE floating-point arithmetic", ACM TOMS 15(2), 1989), with N = 128:
+//   k = round(x·N/ln 2),  r = x − k·(ln 2/N)  (|r| ≤ ln 2/256 < 0.00271),
+//   exp(x) = 2^⌊k/N⌋ · 2^{j/N} · exp(r),  j = k mod N,
+//   2^{j/N} = T_hi + T_lo (a double-double table), exp(r) − 1 ≈ p(r) = r + r²/2 + r³/6 + r⁴/24 + r⁵/120,
+//   result = 2^⌊k/N⌋ · (T_hi + fma(T_hi, p, T_lo)).
+//
+// Error analysis (standard model, FMA = one rounding; u = 2^-53), relative to exp(x):
+//   • r: two FMAs (x − k·c_hi, then − k·c_lo, c_hi + c_lo = ln 2/N to 2^-106 relative), each
+//     rounding once: |Δr| ≤ 2u·|r| + |k|·2^-106 ≤ 0.0055u, which is the relative error it causes;
+//   • p(r): Taylor truncation |r|⁶/720·1.01 ≤ 5.5e-19 ≈ 0.005u; Horner in FMAs, |p| ≤ 0.0028, so
+//     its rounding errors are ≤ 3u·|p| ≤ 0.009u;
+//   • the table: T_hi + T_lo is 2^{j/N} from long double exp2l (relative error ≤ 2^-63 ≈ 0.001u),
+//     and the dropped product T_lo·p is ≤ u·0.0028;
+//   • fma(T_hi, p, T_lo) rounds once (≤ u·0.0029 relative to the result), the final addition
+//     T_hi + t rounds once (≤ u), and the power of two is exact in the normal range.
+// Total ≤ (1 + 0.025)·u < 2u = tolerance_policy::k_elem·u, the bound error/tolerance.hpp assumes of
+// a library exp (tests/impl/test_simd_exp.cpp compares against MPFR).
+// Domain: lanes with −708.39 ≤ x ≤ 0 take the vector path (the result is then a normal number);
+// any other lane (−inf for a masked class, NaN, a subnormal result, x > 0) is recomputed by
+// std::exp, so the function is exp everywhere.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace gradproof::detail {
+
+struct exp_table {
+    static constexpr int bits = 7;
+    static constexpr int size = 1 << bits;
+    alignas(64) std::array<double, size> hi{};
+    alignas(64) std::array<double, size> lo{};
+
+    exp_table() {
+        for (int j = 0; j < size; ++j) {
+            const long double t = exp2l(static_cast<long double>(j) / size);
+            hi[static_cast<std::size_t>(j)] = static_cast<double>(t);
+            lo[static_cast<std::size_t>(j)] = static_cast<double>(t - static_cast<long double>(hi[static_cast<std::size_t>(j)]));
+        }
+    }
+
+    static const exp_table& get() {
+        static const exp_table table;
+        return table;
+    }
+};
+
+// exp of each lane of x (see the header comment); t = exp_table::get().
+inline __m256d exp_nonpositive(__m256d x, const exp_table& t) {
+    // Below this the result leaves the normal range (2^⌊k/N⌋ needs ⌊k/N⌋ ≥ −1022).
+    constexpr double lowest = -708.39;
+    const __m256d in_range = _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(lowest), _CMP_GE_OQ),
+                                           _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ));
+    // A harmless argument in the other lanes keeps the vector path free of inf and NaN.
+    const __m256d xs = _mm256_blendv_pd(_mm256_setzero_pd(), x, in_range);
+
+    // k = round(x·N/ln 2) through the 1.5·2^52 shifter: the low bits of kd hold k in two's complement.
+    const __m256d shifter = _mm256_set1_pd(0x1.8p52);
+    const __m256d kd = _mm256_fmadd_pd(xs, _mm256_set1_pd(0x1.71547652b82fep0 * exp_table::size), shifter);
+    const __m256d k = _mm256_sub_pd(kd, shifter);
+    // ln 2/N = c_hi + c_lo.
+    const __m256d c_hi = _mm256_set1_pd(0x1.62e42fefa39efp-1 / exp_table::size);
+    const __m256d c_lo = _mm256_set1_pd(0x1.abc9e3b39803fp-56 / exp_table::size);
+    __m256d r = _mm256_fnmadd_pd(k, c_hi, xs);
+    r = _mm256_fnmadd_pd(k, c_lo, r);
+
+    const __m256i ki = _mm256_sub_epi64(_mm256_castpd_si256(kd), _mm256_castpd_si256(shifter));
+    const __m256i j = _mm256_and_si256(ki, _mm256_set1_epi64x(exp_table::size - 1));
+    // 2^⌊k/N⌋ as an exponent-field increment: (k − j)/N shifted into bits 52…62.
+    const __m256i scale = _mm256_slli_epi64(_mm256_sub_epi64(ki, j), 52 - exp_table::bits);
+    const __m256d t_hi = _mm256_i64gather_pd(t.hi.data(), j, 8);
+    const __m256d t_lo = _mm256_i64gather_pd(t.lo.data(), j, 8);
+
+    __m256d q = _mm256_fmadd_pd(r, _mm256_set1_pd(1.0 / 120), _mm256_set1_pd(1.0 / 24));
+    q = _mm256_fmadd_pd(r, q, _mm256_set1_pd(1.0 / 6));
+    q = _mm256_fmadd_pd(r, q, _mm256_set1_pd(0.5));
+    const __m256d p = _mm256_fmadd_pd(_mm256_mul_pd(r, r), q, r);
+    const __m256d m = _mm256_add_pd(t_hi, _mm256_fmadd_pd(t_hi, p, t_lo));
+    __m256d result = _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(m), scale));
+
+    const int fast = _mm256_movemask_pd(in_range);
+    if (fast != 0xF) {
+        alignas(32) double xv[4], rv[4];
+        _mm256_store_pd(xv, x);
+        _mm256_store_pd(rv, result);
+        for (int l = 0; l < 4; ++l)
+            if (((fast >> l) & 1) == 0) rv[l] = std::exp(xv[l]);
+        result = _mm256_load_pd(rv);
+    }
+    return result;
+}
+
+// exp of four floats computed in double and rounded once to float: the double result's relative
+// error (≤ 1.03·2^-53) adds 2^-29 of a float ulp to the final rounding, so the float error is
+// ≤ (1 + 2^-28)·u_f, u_f = 2^-24. Subnormal float results are rounded correctly from the normal
+// double value.
+inline __m128 exp_nonpositive(__m128 x, const exp_table& t) {
+    return _mm256_cvtpd_ps(exp_nonpositive(_mm256_cvtps_pd(x), t));
+}
+
+// In place over n contiguous doubles or floats (the weights of a whole block of rows), four at a time.
+template <class T>
+void exp_nonpositive_inplace(T* v, std::ptrdiff_t n) {
+    const exp_table& t = exp_table::get();
+    auto four = [&t](T* p) {
+        if constexpr (std::is_same_v<T, double>) _mm256_storeu_pd(p, exp_nonpositive(_mm256_loadu_pd(p), t));
+        else _mm_storeu_ps(p, exp_nonpositive(_mm_loadu_ps(p), t));
+    };
+    std::ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4) four(v + i);
+    if (i < n) {
+        T tail[4] = {0, 0, 0, 0};
+        std::copy(v + i, v + n, tail);
+        four(tail);
+        std::copy(tail, tail + (n - i), v + i);
+    }
+}
+
+}  // namespace gradproof::detail
