@@ -71,9 +71,13 @@ struct small_vec<double> : avx2_vec<double> {
     static int bits_equal(type a, type b) { return _mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ)); }
     // Lanes whose bit is set take a, the others b.
     static type select(int bits, type a, type b) {
+#if defined(__AVX512VL__)
+        return _mm256_mask_blend_pd(static_cast<__mmask8>(bits), b, a);
+#else
         const __m256i lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
         const __m256i m = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(bits), lane_bit), lane_bit);
         return _mm256_blendv_pd(b, a, _mm256_castsi256_pd(m));
+#endif
     }
     static type sub(type a, type b) { return _mm256_sub_pd(a, b); }
     static type div(type a, type b) { return _mm256_div_pd(a, b); }
@@ -109,9 +113,13 @@ struct small_vec<float> : avx2_vec<float> {
     static int bits_unordered(type a) { return _mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
     static int bits_equal(type a, type b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ)); }
     static type select(int bits, type a, type b) {
+#if defined(__AVX512VL__)
+        return _mm256_mask_blend_ps(static_cast<__mmask8>(bits), b, a);
+#else
         const __m256i lane_bit = _mm256_set_epi32(128, 64, 32, 16, 8, 4, 2, 1);
         const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), lane_bit), lane_bit);
         return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m));
+#endif
     }
     static type sub(type a, type b) { return _mm256_sub_ps(a, b); }
     static type div(type a, type b) { return _mm256_div_ps(a, b); }
@@ -187,13 +195,18 @@ void small_tile(const T* W, const T* X, const std::int32_t* y, Eigen::Index d, E
         GRADPROOF_UNROLL
         for (int r = 0; r < R; ++r) g[r] = V::fma(V::broadcast(X + r * d + k), w, g[r]);
     }
+    // Local copies of the running sums: through the references GCC would keep them in memory, a
+    // store and a load on the critical path of every row and every k.
+    T tile_loss = loss;
+    typename V::type tile_sumsq = sumsq;
     GRADPROOF_UNROLL
     for (int r = 0; r < R; ++r) {
         T l;
         g[r] = small_row<T>(g[r], c, y[r], table, l);
-        loss += l;
+        tile_loss += l;
         V::store(dS + r * c, mask, g[r]);
     }
+    loss = tile_loss;
     const typename V::type vinv = V::set1(inv_n), vreg = V::set1(reg);
     for (Eigen::Index k = 0; k < d; ++k) {
         typename V::type acc = first ? V::zero() : V::load(dW + k * c, mask);
@@ -202,10 +215,11 @@ void small_tile(const T* W, const T* X, const std::int32_t* y, Eigen::Index d, E
         if (last) {
             const typename V::type w = V::load(W + k * c, mask);
             acc = V::fma(acc, vinv, V::mul(vreg, w));
-            sumsq = V::fma(w, w, sumsq);
+            tile_sumsq = V::fma(w, w, tile_sumsq);
         }
         V::store(dW + k * c, mask, acc);
     }
+    sumsq = tile_sumsq;
 }
 
 // The loss into dS (N×C) and dW (D×C), row-major and contiguous; returns mean_i ℓ_i and ΣW² (as
