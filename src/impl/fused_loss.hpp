@@ -107,7 +107,7 @@ T softmax_row_loss_and_ds(T* z, Eigen::Index c, Eigen::Index y) {
 
 // softmax_row_loss_and_ds for `rows` consecutive rows of c logits (contiguous), returning the sum
 // of their ℓ in row order. In the SIMD kernel libraries (compiled with AVX2 and FMA) the weights
-// exp(z_j − a) of all the rows are taken by one vector exp (impl/simd_exp.hpp, error ≤ 1.03u, within
+// exp(z_j − a) of all the rows are taken by one vector exp (impl/simd_exp.hpp, error ≤ 1.025u, within
 // the k_elem·u of error/tolerance.hpp); the other operations are those of the row function, in the
 // same order. Elsewhere it is the row function, row after row.
 template <class T>
