@@ -103,8 +103,8 @@ inline __m256d exp_nonpositive(__m256d x, const exp_table& t) {
 
 // exp of four floats computed in double and rounded once to float: the double result's relative
 // error (≤ 1.025·2^-53) adds 2^-29 of a float ulp to the final rounding, so the float error is
-// ≤ (1 + 2^-28)·u_f, u_f = 2^-24. Subnormal float results are rounded correctly from the normal
-// double value.
+// ≤ (1 + 2^-28)·u_f, u_f = 2^-24. A subnormal float result is one rounding of the (normal) double
+// value: within half a subnormal step plus the double's error.
 inline __m128 exp_nonpositive(__m128 x, const exp_table& t) {
     return _mm256_cvtpd_ps(exp_nonpositive(_mm256_cvtps_pd(x), t));
 }
