@@ -74,41 +74,67 @@
 
 namespace gradproof::detail {
 
-// Turns one row of logits z (length c, label y) into dS = p − e_y in place and returns ℓ, with the
-// operation sequence of vectorized::stats (so both paths round identically).
+// The two halves of one row's softmax, shared by the row function and the blocked rows function
+// below so that both perform the same operations in the same order.
+//
+// First half: the first index k of the largest logit a = z_k, and whether the row can be used at
+// all (no NaN, no +inf, not every logit −inf).
+struct softmax_row_scan {
+    Eigen::Index k;
+    bool ok;
+};
+
 template <class T>
-T softmax_row_loss_and_ds(T* z, Eigen::Index c, Eigen::Index y) {
+softmax_row_scan scan_softmax_row(const T* z, Eigen::Index c) {
     Eigen::Index k = 0;
     bool ok = true;
     for (Eigen::Index j = 0; j < c; ++j) {
         if (isnan_(z[j]) || z[j] == inf_<T>()) ok = false;
         if (z[j] > z[k]) k = j;
     }
-    const T a = z[k];
-    if (!ok || a == -inf_<T>()) {
-        std::fill(z, z + c, nan_<T>());
-        return nan_<T>();
-    }
-    const T zy = z[y];
-    // Σ_{j≠k} directly: subtracting 1 from the full sum would cancel when s is tiny.
+    return {k, ok && z[k] != -inf_<T>()};
+}
+
+// A row that cannot be used becomes NaN throughout, and so does its loss.
+template <class T>
+T poison_softmax_row(T* z, Eigen::Index c) {
+    std::fill(z, z + c, nan_<T>());
+    return nan_<T>();
+}
+
+// Second half: w holds the weights exp(z_j − a) for j ≠ k (w_k is overwritten). Turns them into
+// dS = p − e_y and returns ℓ = (a − z_y) + log1p(s). s = Σ_{j≠k} directly: subtracting 1 from the
+// full sum would cancel when s is tiny.
+template <class T>
+T finish_softmax_row(T* w, Eigen::Index c, Eigen::Index k, T a, T zy, Eigen::Index y) {
     T s = T(0);
-    for (Eigen::Index j = 0; j < c; ++j) {
-        if (j == k) continue;
-        z[j] = exp_(T(z[j] - a));
-        s += z[j];
-    }
-    z[k] = T(1);
+    for (Eigen::Index j = 0; j < c; ++j)
+        if (j != k) s += w[j];
+    w[k] = T(1);
     const T loss = (a - zy) + log1p_(s);
     const T denom = T(1) + s;
-    for (Eigen::Index j = 0; j < c; ++j) z[j] /= denom;
-    z[y] -= T(1);
+    for (Eigen::Index j = 0; j < c; ++j) w[j] /= denom;
+    w[y] -= T(1);
     return loss;
+}
+
+// Turns one row of logits z (length c, label y) into dS = p − e_y in place and returns ℓ, with the
+// operation sequence of vectorized::stats (so both paths round identically).
+template <class T>
+T softmax_row_loss_and_ds(T* z, Eigen::Index c, Eigen::Index y) {
+    const auto [k, ok] = scan_softmax_row(z, c);
+    if (!ok) return poison_softmax_row(z, c);
+    const T a = z[k];
+    const T zy = z[y];
+    for (Eigen::Index j = 0; j < c; ++j)
+        if (j != k) z[j] = exp_(T(z[j] - a));
+    return finish_softmax_row(z, c, k, a, zy, y);
 }
 
 // softmax_row_loss_and_ds for `rows` consecutive rows of c logits (contiguous), returning the sum
 // of their ℓ in row order. In the SIMD kernel libraries (compiled with AVX2 and FMA) the weights
 // exp(z_j − a) of all the rows are taken by one vector exp (impl/simd_exp.hpp, error ≤ 1.025u, within
-// the k_elem·u of error/tolerance.hpp); the other operations are those of the row function, in the
+// the k_elem·u of error/tolerance.hpp); the other operations are the row function's halves, in the
 // same order. Elsewhere it is the row function, row after row.
 template <class T>
 T softmax_rows_loss_and_ds(T* z, Eigen::Index rows, Eigen::Index c, const std::int32_t* y) {
@@ -118,23 +144,15 @@ T softmax_rows_loss_and_ds(T* z, Eigen::Index rows, Eigen::Index c, const std::i
         constexpr Eigen::Index sub = 32;
         T total = T(0);
         std::array<T, sub> a, zy;
-        std::array<Eigen::Index, sub> kmax;
-        std::array<bool, sub> ok;
+        std::array<softmax_row_scan, sub> scan;
         for (Eigen::Index i0 = 0; i0 < rows; i0 += sub) {
             const Eigen::Index m = std::min(sub, rows - i0);
             T* zb = z + i0 * c;
             for (Eigen::Index i = 0; i < m; ++i) {
                 T* zi = zb + i * c;
-                Eigen::Index k = 0;
-                bool good = true;
-                for (Eigen::Index j = 0; j < c; ++j) {
-                    if (isnan_(zi[j]) || zi[j] == inf_<T>()) good = false;
-                    if (zi[j] > zi[k]) k = j;
-                }
                 const auto ui = static_cast<std::size_t>(i);
-                a[ui] = zi[k];
-                kmax[ui] = k;
-                ok[ui] = good && a[ui] != -inf_<T>();
+                scan[ui] = scan_softmax_row(zi, c);
+                a[ui] = zi[scan[ui].k];
                 zy[ui] = zi[y[i0 + i]];
                 for (Eigen::Index j = 0; j < c; ++j) zi[j] = T(zi[j] - a[ui]);
             }
@@ -142,21 +160,8 @@ T softmax_rows_loss_and_ds(T* z, Eigen::Index rows, Eigen::Index c, const std::i
             for (Eigen::Index i = 0; i < m; ++i) {
                 T* zi = zb + i * c;
                 const auto ui = static_cast<std::size_t>(i);
-                if (!ok[ui]) {
-                    std::fill(zi, zi + c, nan_<T>());
-                    total += nan_<T>();
-                    continue;
-                }
-                const Eigen::Index k = kmax[ui];
-                T s = T(0);
-                for (Eigen::Index j = 0; j < c; ++j)
-                    if (j != k) s += zi[j];
-                zi[k] = T(1);
-                const T loss = (a[ui] - zy[ui]) + log1p_(s);
-                const T denom = T(1) + s;
-                for (Eigen::Index j = 0; j < c; ++j) zi[j] /= denom;
-                zi[y[i0 + i]] -= T(1);
-                total += loss;
+                total += scan[ui].ok ? finish_softmax_row(zi, c, scan[ui].k, a[ui], zy[ui], y[i0 + i])
+                                     : poison_softmax_row(zi, c);
             }
         }
         return total;
