@@ -22,17 +22,21 @@ struct kernel_table {
     decltype(&gradproof_avx2_gemm_f32) gemm_f32;
     decltype(&gradproof_avx2_exp_f64) exp_f64;
     decltype(&gradproof_avx2_exp_f32) exp_f32;
+    decltype(&gradproof_avx2_log1p_f64) log1p_f64;
+    decltype(&gradproof_avx2_log1p_f32) log1p_f32;
 };
 
 #if GRADPROOF_HAVE_AVX2_KERNELS
 constexpr kernel_table avx2_table{&gradproof_avx2_fused_loss_f64, &gradproof_avx2_fused_loss_f32,
                                   &gradproof_avx2_gemm_f64, &gradproof_avx2_gemm_f32,
-                                  &gradproof_avx2_exp_f64, &gradproof_avx2_exp_f32};
+                                  &gradproof_avx2_exp_f64, &gradproof_avx2_exp_f32,
+                                  &gradproof_avx2_log1p_f64, &gradproof_avx2_log1p_f32};
 #endif
 #if GRADPROOF_HAVE_AVX512_KERNELS
 constexpr kernel_table avx512_table{&gradproof_avx512_fused_loss_f64, &gradproof_avx512_fused_loss_f32,
                                     &gradproof_avx512_gemm_f64, &gradproof_avx512_gemm_f32,
-                                    &gradproof_avx512_exp_f64, &gradproof_avx512_exp_f32};
+                                    &gradproof_avx512_exp_f64, &gradproof_avx512_exp_f32,
+                                    &gradproof_avx512_log1p_f64, &gradproof_avx512_log1p_f32};
 #endif
 
 // The library of `isa` if it is built in and this CPU runs it (libgcc's checks also require the
@@ -173,6 +177,14 @@ bool run_accelerated_exp(const double* x, double* out, std::int64_t n) {
 
 bool run_accelerated_exp(const float* x, float* out, std::int64_t n) {
     return run_entry(&kernel_table::exp_f32, x, out, n);
+}
+
+bool run_accelerated_log1p(const double* x, double* out, std::int64_t n) {
+    return run_entry(&kernel_table::log1p_f64, x, out, n);
+}
+
+bool run_accelerated_log1p(const float* x, float* out, std::int64_t n) {
+    return run_entry(&kernel_table::log1p_f32, x, out, n);
 }
 
 }  // namespace detail

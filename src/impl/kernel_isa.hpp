@@ -62,5 +62,10 @@ bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t
 bool run_accelerated_exp(const double* x, double* out, std::int64_t n);
 bool run_accelerated_exp(const float* x, float* out, std::int64_t n);
 
+// out[i] = log1p(x[i]) by the selected accelerated build's vector log1p (impl/simd_log1p.hpp, the
+// small-problem kernel's), or false when the portable build is selected.
+bool run_accelerated_log1p(const double* x, double* out, std::int64_t n);
+bool run_accelerated_log1p(const float* x, float* out, std::int64_t n);
+
 }  // namespace detail
 }  // namespace gradproof

@@ -1,7 +1,8 @@
 // The SIMD kernel libraries: the fused loss kernel and Eigen's GEMM compiled with wider vector
 // instructions than the portable build (see impl/kernel_isa.hpp for why each is a library of its
 // own), the register-tiled kernel for few classes (impl/narrow_loss_avx2.hpp), the one-vector-a-row
-// kernel for small problems (impl/small_loss_avx2.hpp) and the vector exp (impl/simd_exp.hpp). Built twice:
+// kernel for small problems (impl/small_loss_avx2.hpp), the vector exp (impl/simd_exp.hpp) and log1p
+// (impl/simd_log1p.hpp). Built twice:
 // GRADPROOF_KERNEL_ISA=avx2 with -mavx2 -mfma, and =avx512 with the x86-64-v4 set (AVX-512
 // F/VL/DQ/BW), where Eigen uses 512-bit packets and the tiles get 32 vector registers. Nothing here
 // calls into gradproof::core: threads come in through the fused_context.
@@ -10,6 +11,7 @@
 #include "impl/fused_loss.hpp"
 #include "impl/narrow_loss_avx2.hpp"
 #include "impl/simd_exp.hpp"
+#include "impl/simd_log1p.hpp"
 #include "impl/small_loss_avx2.hpp"
 
 #include <Eigen/Core>
@@ -51,6 +53,23 @@ void gemm(const T* a, const T* b, T* c, std::int64_t n) {
     Eigen::Map<M>(c, n, n).noalias() = Eigen::Map<const M>(a, n, n) * Eigen::Map<const M>(b, n, n);
 }
 
+// out = f(x) by one of the in-place vector functions.
+template <class T, class F>
+void copy_then(const T* x, T* out, std::int64_t n, F inplace) {
+    std::copy(x, x + n, out);
+    inplace(out, n);
+}
+
+struct exp_inplace {
+    template <class T>
+    void operator()(T* v, std::int64_t n) const { gradproof::detail::exp_nonpositive_inplace(v, n); }
+};
+
+struct log1p_inplace {
+    template <class T>
+    void operator()(T* v, std::int64_t n) const { gradproof::detail::log1p_nonnegative_inplace(v, n); }
+};
+
 }  // namespace
 
 extern "C" {
@@ -70,13 +89,8 @@ float GRADPROOF_KERNEL(fused_loss_f32)(const float* W, const float* X, const std
 void GRADPROOF_KERNEL(gemm_f64)(const double* a, const double* b, double* c, std::int64_t n) { gemm(a, b, c, n); }
 void GRADPROOF_KERNEL(gemm_f32)(const float* a, const float* b, float* c, std::int64_t n) { gemm(a, b, c, n); }
 
-void GRADPROOF_KERNEL(exp_f64)(const double* x, double* out, std::int64_t n) {
-    std::copy(x, x + n, out);
-    gradproof::detail::exp_nonpositive_inplace(out, n);
-}
-
-void GRADPROOF_KERNEL(exp_f32)(const float* x, float* out, std::int64_t n) {
-    std::copy(x, x + n, out);
-    gradproof::detail::exp_nonpositive_inplace(out, n);
-}
+void GRADPROOF_KERNEL(exp_f64)(const double* x, double* out, std::int64_t n) { copy_then(x, out, n, exp_inplace{}); }
+void GRADPROOF_KERNEL(exp_f32)(const float* x, float* out, std::int64_t n) { copy_then(x, out, n, exp_inplace{}); }
+void GRADPROOF_KERNEL(log1p_f64)(const double* x, double* out, std::int64_t n) { copy_then(x, out, n, log1p_inplace{}); }
+void GRADPROOF_KERNEL(log1p_f32)(const float* x, float* out, std::int64_t n) { copy_then(x, out, n, log1p_inplace{}); }
 }

@@ -21,6 +21,8 @@ struct fused_context;
 //    build on the calling thread (the flop bound of `gradproof bench`).
 //  • gradproof_<isa>_exp_{f64,f32}: out[i] = exp(x[i]) by the vector exp the kernels use for the
 //    softmax weights (impl/simd_exp.hpp), exported so that its error can be tested.
+//  • gradproof_<isa>_log1p_{f64,f32}: out[i] = log1p(x[i]) by the vector log1p of the small-problem
+//    kernel (impl/simd_log1p.hpp), exported for the same reason.
 #define GRADPROOF_DECLARE_KERNELS(isa)                                                                              \
     GRADPROOF_KERNEL_EXPORT double gradproof_##isa##_fused_loss_f64(                                                \
         const double* W, const double* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c,   \
@@ -32,7 +34,9 @@ struct fused_context;
                                                             std::int64_t n);                                       \
     GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_gemm_f32(const float* a, const float* b, float* c, std::int64_t n); \
     GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_exp_f64(const double* x, double* out, std::int64_t n);          \
-    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_exp_f32(const float* x, float* out, std::int64_t n);
+    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_exp_f32(const float* x, float* out, std::int64_t n);            \
+    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_log1p_f64(const double* x, double* out, std::int64_t n);        \
+    GRADPROOF_KERNEL_EXPORT void gradproof_##isa##_log1p_f32(const float* x, float* out, std::int64_t n);
 
 extern "C" {
 GRADPROOF_DECLARE_KERNELS(avx2)

@@ -56,6 +56,20 @@ struct exp_table {
     }
 };
 
+// result, with the lanes outside `in_range` (rare: the vector functions' domains cover their use)
+// replaced by f(x) computed one at a time.
+template <class F>
+__m256d outside_lanes_by(__m256d in_range, __m256d x, __m256d result, F f) {
+    const int fast = _mm256_movemask_pd(in_range);
+    if (fast == 0xF) return result;
+    alignas(32) double xv[4], rv[4];
+    _mm256_store_pd(xv, x);
+    _mm256_store_pd(rv, result);
+    for (int l = 0; l < 4; ++l)
+        if (((fast >> l) & 1) == 0) rv[l] = f(xv[l]);
+    return _mm256_load_pd(rv);
+}
+
 // exp of each lane of x (see the header comment); t = exp_table::get().
 inline __m256d exp_nonpositive(__m256d x, const exp_table& t) {
     // Below this the result leaves the normal range (2^⌊k/N⌋ needs ⌊k/N⌋ ≥ −1022).
@@ -89,16 +103,7 @@ inline __m256d exp_nonpositive(__m256d x, const exp_table& t) {
     const __m256d m = _mm256_add_pd(t_hi, _mm256_fmadd_pd(t_hi, p, t_lo));
     __m256d result = _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(m), scale));
 
-    const int fast = _mm256_movemask_pd(in_range);
-    if (fast != 0xF) {
-        alignas(32) double xv[4], rv[4];
-        _mm256_store_pd(xv, x);
-        _mm256_store_pd(rv, result);
-        for (int l = 0; l < 4; ++l)
-            if (((fast >> l) & 1) == 0) rv[l] = std::exp(xv[l]);
-        result = _mm256_load_pd(rv);
-    }
-    return result;
+    return outside_lanes_by(in_range, x, result, [](double v) { return std::exp(v); });
 }
 
 // exp of four floats computed in double and rounded once to float: the double result's relative
@@ -109,13 +114,13 @@ inline __m128 exp_nonpositive(__m128 x, const exp_table& t) {
     return _mm256_cvtpd_ps(exp_nonpositive(_mm256_cvtps_pd(x), t));
 }
 
-// In place over n contiguous doubles or floats (the weights of a whole block of rows), four at a time.
-template <class T>
-void exp_nonpositive_inplace(T* v, std::ptrdiff_t n) {
-    const exp_table& t = exp_table::get();
-    auto four = [&t](T* p) {
-        if constexpr (std::is_same_v<T, double>) _mm256_storeu_pd(p, exp_nonpositive(_mm256_loadu_pd(p), t));
-        else _mm_storeu_ps(p, exp_nonpositive(_mm_loadu_ps(p), t));
+// f (four doubles to four doubles) in place over n contiguous doubles or floats, four at a time;
+// floats go through double and are rounded once.
+template <class T, class F>
+void map_four_inplace(T* v, std::ptrdiff_t n, F f) {
+    auto four = [&f](T* p) {
+        if constexpr (std::is_same_v<T, double>) _mm256_storeu_pd(p, f(_mm256_loadu_pd(p)));
+        else _mm_storeu_ps(p, _mm256_cvtpd_ps(f(_mm256_cvtps_pd(_mm_loadu_ps(p)))));
     };
     std::ptrdiff_t i = 0;
     for (; i + 4 <= n; i += 4) four(v + i);
@@ -125,6 +130,13 @@ void exp_nonpositive_inplace(T* v, std::ptrdiff_t n) {
         four(tail);
         std::copy(tail, tail + (n - i), v + i);
     }
+}
+
+// exp in place over n contiguous doubles or floats (the weights of a whole block of rows).
+template <class T>
+void exp_nonpositive_inplace(T* v, std::ptrdiff_t n) {
+    const exp_table& t = exp_table::get();
+    map_four_inplace(v, n, [&t](__m256d x) { return exp_nonpositive(x, t); });
 }
 
 }  // namespace gradproof::detail

@@ -8,8 +8,9 @@
 // by N. Here one logit row or one gradient row is one vector:
 //   • scores: S_i = Σ_k X_ik·W_k (W_k = row k of W, C lanes), an FMA chain over k for a tile of up
 //     to 8 rows, X_ik broadcast;
-//   • weights: impl/fused_loss.hpp's softmax_rows_loss_and_ds over the contiguous N×C block (one
-//     vector exp for all of it);
+//   • rows: the operations of impl/fused_loss.hpp's row function on the lanes of the row's vector
+//     (vector exp of impl/simd_exp.hpp), and the tile's log1p terms four rows at a time (vector
+//     log1p of impl/simd_log1p.hpp; both within the k_elem·u error/tolerance.hpp assumes);
 //   • gradient: dW_k = Σ_i X_ik·dS_i, an FMA chain over i (rows in order, the tile's dS rows held
 //     in registers), then dW_k = fma(acc, fl(1/N), reg·W_k) in the same pass that sums ΣW².
 // Nothing is allocated; W and dW rows are read and written with masked loads and stores, so C
@@ -28,6 +29,7 @@
 #include "impl/fused_loss.hpp"
 #include "impl/narrow_loss_avx2.hpp"  // GRADPROOF_UNROLL, with_tile_width
 #include "impl/simd_exp.hpp"
+#include "impl/simd_log1p.hpp"
 
 #include <immintrin.h>
 
@@ -147,14 +149,15 @@ bool small_loss_applies(Eigen::Index n, Eigen::Index d, Eigen::Index c) {
     return c <= small_vec<T>::lanes && n * d <= small_params::max_x_elements;
 }
 
-// One row of logits z (lanes < c; label y) to dS = p − e_y, returning ℓ — the operations of
-// impl/fused_loss.hpp's softmax_row_loss_and_ds on the lanes of one vector: a = max z at its first
-// index k, d = z − a, e = exp(d) with e_k = 1, s = Σ_{j≠k} e_j (lanes added in a tree: any order is
-// within the model), ℓ = (a − z_y) + log1p(s), p = e/(1 + s). A row holding NaN or +inf, or with
-// every class masked, gives ℓ = NaN and a NaN row.
+// One row of logits z (lanes < c; label y) to dS = p − e_y — the operations of impl/fused_loss.hpp's
+// softmax_row_loss_and_ds on the lanes of one vector: a = max z at its first index k, d = z − a,
+// e = exp(d) with e_k = 1, s = Σ_{j≠k} e_j (lanes added in a tree: any order is within the model),
+// p = e/(1 + s). ℓ = shift + log1p(s) with shift = a − z_y is finished by the caller, which takes
+// the log1p of a whole tile at once. A row holding NaN or +inf, or with every class masked, gives
+// a NaN row and shift = NaN.
 template <class T>
 [[gnu::always_inline]] inline typename small_vec<T>::type small_row(typename small_vec<T>::type z, Eigen::Index c, Eigen::Index y,
-                                      const exp_table& table, T& loss) {
+                                      const exp_table& table, T& shift, T& s) {
     using V = small_vec<T>;
     const int used = (1 << c) - 1;
     const typename V::type minus_inf = V::set1(-inf_<T>());
@@ -162,7 +165,8 @@ template <class T>
     const typename V::type zc = V::select(used, z, minus_inf);
     const T a = V::max(zc);
     if (bad != 0 || a == -inf_<T>()) {
-        loss = nan_<T>();
+        shift = nan_<T>();
+        s = T(0);
         return V::set1(nan_<T>());
     }
     const typename V::type va = V::set1(a);
@@ -171,10 +175,26 @@ template <class T>
     const typename V::type d = V::select(used, V::sub(z, va), V::zero());
     const int rest = used & ~(1 << k);
     const typename V::type e = V::select(rest, V::exp(d, table, c), V::zero());
-    const T s = V::sum(e);
-    loss = (a - V::lane(z, y)) + log1p_(s);
+    s = V::sum(e);
+    shift = a - V::lane(z, y);
     const typename V::type p = V::div(V::select(1 << k, V::set1(T(1)), e), V::set1(T(1) + s));
     return V::sub(p, V::select(1 << y, V::set1(T(1)), V::zero()));
+}
+
+// Adds ℓ_r = shift_r + log1p(s_r) of R rows to loss in row order, the log1p four rows at a time
+// in double (impl/simd_log1p.hpp; for float one more rounding, as log1pf would round).
+template <class T, int R>
+[[gnu::always_inline]] inline void add_row_losses(const T (&shift)[R], const T (&s)[R], const log1p_table& table,
+                                                  T& loss) {
+    GRADPROOF_UNROLL
+    for (int r0 = 0; r0 < R; r0 += 4) {
+        auto at = [&s, r0](int q) { return r0 + q < R ? static_cast<double>(s[r0 + q]) : 0.0; };
+        alignas(32) double l[4];
+        _mm256_store_pd(l, log1p_nonnegative(_mm256_set_pd(at(3), at(2), at(1), at(0)), table));
+        GRADPROOF_UNROLL
+        for (int q = 0; q < 4; ++q)
+            if (r0 + q < R) loss += shift[r0 + q] + static_cast<T>(l[q]);
+    }
 }
 
 // One tile of R rows: scores S = X_rows·W (R accumulators, an FMA chain over k, one masked load of
@@ -183,7 +203,7 @@ template <class T>
 // finishes each row of dW in the same pass: dW_k = fma(sum, fl(1/N), reg·W_k), W_k² into sumsq.
 template <class T, int R>
 void small_tile(const T* W, const T* X, const std::int32_t* y, Eigen::Index d, Eigen::Index c, T* dS, T* dW,
-                bool first, bool last, T reg, T inv_n, const exp_table& table, T& loss,
+                bool first, bool last, T reg, T inv_n, const exp_table& table, const log1p_table& log_table, T& loss,
                 typename small_vec<T>::type& sumsq) {
     using V = small_vec<T>;
     const auto mask = V::mask(c);
@@ -199,26 +219,32 @@ void small_tile(const T* W, const T* X, const std::int32_t* y, Eigen::Index d, E
     // store and a load on the critical path of every row and every k.
     T tile_loss = loss;
     typename V::type tile_sumsq = sumsq;
+    T shift[R], s[R];
     GRADPROOF_UNROLL
     for (int r = 0; r < R; ++r) {
-        T l;
-        g[r] = small_row<T>(g[r], c, y[r], table, l);
-        tile_loss += l;
+        g[r] = small_row<T>(g[r], c, y[r], table, shift[r], s[r]);
         V::store(dS + r * c, mask, g[r]);
     }
+    add_row_losses<T, R>(shift, s, log_table, tile_loss);
     loss = tile_loss;
     const typename V::type vinv = V::set1(inv_n), vreg = V::set1(reg);
-    for (Eigen::Index k = 0; k < d; ++k) {
-        typename V::type acc = first ? V::zero() : V::load(dW + k * c, mask);
-        GRADPROOF_UNROLL
-        for (int r = 0; r < R; ++r) acc = V::fma(V::broadcast(X + r * d + k), g[r], acc);
-        if (last) {
-            const typename V::type w = V::load(W + k * c, mask);
-            acc = V::fma(acc, vinv, V::mul(vreg, w));
-            tile_sumsq = V::fma(w, w, tile_sumsq);
+    // One loop per case: with the `last` branch inside, GCC kept tile_sumsq in memory, a store and a
+    // reload on the loop-carried chain of every k (a third of the call at (8, 16, 4)).
+    auto gradient = [&](auto finish) {
+        for (Eigen::Index k = 0; k < d; ++k) {
+            typename V::type acc = first ? V::zero() : V::load(dW + k * c, mask);
+            GRADPROOF_UNROLL
+            for (int r = 0; r < R; ++r) acc = V::fma(V::broadcast(X + r * d + k), g[r], acc);
+            if constexpr (decltype(finish)::value) {
+                const typename V::type w = V::load(W + k * c, mask);
+                acc = V::fma(acc, vinv, V::mul(vreg, w));
+                tile_sumsq = V::fma(w, w, tile_sumsq);
+            }
+            V::store(dW + k * c, mask, acc);
         }
-        V::store(dW + k * c, mask, acc);
-    }
+    };
+    if (last) gradient(std::true_type{});
+    else gradient(std::false_type{});
     sumsq = tile_sumsq;
 }
 
@@ -230,13 +256,14 @@ fused_sums<T> small_softmax_loss(const T* W, const T* X, const std::int32_t* y, 
     using V = small_vec<T>;
     constexpr int R = small_params::tile_rows;
     const exp_table& table = exp_table::get();
+    const log1p_table& log_table = log1p_table::get();
     const T inv_n = T(1) / T(n);
     T loss = T(0);
     typename V::type sumsq = V::zero();
     for (Eigen::Index i0 = 0; i0 < n; i0 += R)
         with_tile_width<R>(std::min<Eigen::Index>(R, n - i0), [&](auto rows) {
             small_tile<T, decltype(rows)::value>(W, X + i0 * d, y + i0, d, c, dS + i0 * c, dW, i0 == 0, i0 + R >= n,
-                                                 reg, inv_n, table, loss, sumsq);
+                                                 reg, inv_n, table, log_table, loss, sumsq);
         });
     fused_sums<T> r;
     r.data_loss = loss / T(n);

@@ -3,9 +3,9 @@
 // — ≤ 1.025·2^-53 for double results in the normal range, ≤ (1 + 2^-28)·2^-24 for float results,
 // half a float subnormal step beyond that — and exactly std::exp outside the vector path's domain.
 #include "impl/kernel_isa.hpp"
+#include "support/mpfr_error.hpp"
 
 #include <gtest/gtest.h>
-#include <mpfr.h>
 
 #include <cmath>
 #include <limits>
@@ -17,21 +17,7 @@ using namespace gradproof;
 
 namespace {
 
-// |computed − exp(x)| as a long double, exp(x) from 256-bit MPFR.
-long double exp_error(long double computed, double x) {
-    mpfr_t e, c;
-    mpfr_init2(e, 256);
-    mpfr_init2(c, 256);
-    mpfr_set_d(e, x, MPFR_RNDN);
-    mpfr_exp(e, e, MPFR_RNDN);
-    mpfr_set_ld(c, computed, MPFR_RNDN);
-    mpfr_sub(c, c, e, MPFR_RNDN);
-    mpfr_abs(c, c, MPFR_RNDN);
-    const long double err = mpfr_get_ld(c, MPFR_RNDU);
-    mpfr_clear(e);
-    mpfr_clear(c);
-    return err;
-}
+long double exp_error(long double computed, double x) { return test_support::mpfr_error(computed, x, mpfr_exp); }
 
 // Arguments: uniform over the whole nonpositive range, log-uniform small magnitudes, the domain
 // edges and the values that leave the vector path.
