@@ -8,14 +8,17 @@
 // by N. Here one logit row or one gradient row is one vector:
 //   • scores: S_i = Σ_k X_ik·W_k (W_k = row k of W, C lanes), an FMA chain over k for a tile of up
 //     to 8 rows, X_ik broadcast;
-//   • rows: the operations of impl/fused_loss.hpp's row function on the lanes of the row's vector
-//     (vector exp of impl/simd_exp.hpp), and the tile's log1p terms four rows at a time (vector
-//     log1p of impl/simd_log1p.hpp; both within the k_elem·u error/tolerance.hpp assumes);
+//   • rows: the tile's score rows transposed in groups of 4 (double) or 8 (float) rows, so that
+//     the softmax of impl/fused_loss.hpp's row function runs lane-wise over rows — max, first
+//     argmax, the vector exp of impl/simd_exp.hpp, s summed in class order, the vector log1p of
+//     impl/simd_log1p.hpp (both within the k_elem·u error/tolerance.hpp assumes), the divisions —
+//     with no reduction across lanes; the dS rows transposed back;
 //   • gradient: dW_k = Σ_i X_ik·dS_i, an FMA chain over i (rows in order, the tile's dS rows held
 //     in registers), then dW_k = fma(acc, fl(1/N), reg·W_k) in the same pass that sums ΣW².
 // Nothing is allocated; W and dW rows are read and written with masked loads and stores, so C
 // need not fill the vector: AVX-512VL's mask registers where available (AVX2's vmaskmov stores are
-// microcoded on AMD Zen and took half of the call there).
+// microcoded on AMD Zen and took half of the call there). Measured at (8, 16, 4) in double on
+// this project's machine: per-row lane reductions cost more than the transposes that replace them.
 //
 // Error analysis (the model of src/error/tolerance.hpp; FMA = one rounding, Higham §2.6):
 //   • S_ij: D products added in order, γ_D·Σ_k|X_ik·W_kj|, as in every other path;
@@ -47,13 +50,16 @@ struct small_params {
     static constexpr int tile_rows = 8;
 };
 
-// avx2_vec (impl/narrow_loss_avx2.hpp) with masked loads and stores of the first c lanes and the
-// lane operations of a softmax row.
+// avx2_vec (impl/narrow_loss_avx2.hpp) with masked loads and stores of the first c lanes, and the
+// lane-wise operations of the softmax rows, which work on transposed groups of `lanes` rows (one
+// vector per class, one lane per row). Comparisons give all-ones lanes (AVX2 style masks).
 template <class T>
 struct small_vec;
 
 template <>
 struct small_vec<double> : avx2_vec<double> {
+    using avx2_vec<double>::load;
+    using avx2_vec<double>::store;
 #if defined(__AVX512VL__)
     using mask_type = __mmask8;
     static mask_type mask(Eigen::Index c) { return static_cast<__mmask8>((1u << c) - 1u); }
@@ -68,36 +74,40 @@ struct small_vec<double> : avx2_vec<double> {
     static void store(double* p, mask_type m, type a) { _mm256_maskstore_pd(p, m, a); }
 #endif
     static type set1(double v) { return _mm256_set1_pd(v); }
-    // Bit l set where the comparison holds in lane l.
-    static int bits_unordered(type a) { return _mm256_movemask_pd(_mm256_cmp_pd(a, a, _CMP_UNORD_Q)); }
-    static int bits_equal(type a, type b) { return _mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ)); }
-    // Lanes whose bit is set take a, the others b.
-    static type select(int bits, type a, type b) {
-#if defined(__AVX512VL__)
-        return _mm256_mask_blend_pd(static_cast<__mmask8>(bits), b, a);
-#else
-        const __m256i lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
-        const __m256i m = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(bits), lane_bit), lane_bit);
-        return _mm256_blendv_pd(b, a, _mm256_castsi256_pd(m));
-#endif
-    }
+    static type add(type a, type b) { return _mm256_add_pd(a, b); }
     static type sub(type a, type b) { return _mm256_sub_pd(a, b); }
-    static type div(type a, type b) { return _mm256_div_pd(a, b); }
-    static double max(type a) {
-        const __m128d m = _mm_max_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
-        return _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
-    }
-    static double lane(type a, Eigen::Index j) {
-        alignas(32) double v[4];
-        _mm256_store_pd(v, a);
-        return v[j];
-    }
-    static type exp(type x, const exp_table& t, Eigen::Index) { return exp_nonpositive(x, t); }
     static type mul(type a, type b) { return _mm256_mul_pd(a, b); }
+    static type div(type a, type b) { return _mm256_div_pd(a, b); }
+    static type max(type a, type b) { return _mm256_max_pd(a, b); }
+    static type unordered(type a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
+    static type equal(type a, type b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+    static type bit_or(type a, type b) { return _mm256_or_pd(a, b); }
+    static type bit_and(type a, type b) { return _mm256_and_pd(a, b); }
+    static type and_not(type m, type a) { return _mm256_andnot_pd(m, a); }  // a where m is clear
+    static type blend(type a, type b, type m) { return _mm256_blendv_pd(a, b, m); }  // b where m is set
+    // The labels of a group of rows, and the lanes whose label is j.
+    using labels_type = __m256i;
+    static labels_type labels(const std::int32_t* y) {
+        return _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y)));
+    }
+    static type label_is(labels_type y, int j) { return _mm256_castsi256_pd(_mm256_cmpeq_epi64(y, _mm256_set1_epi64x(j))); }
+    // Rows ↔ class vectors of a 4×4 block.
+    static void transpose(type (&v)[4]) {
+        const type t0 = _mm256_unpacklo_pd(v[0], v[1]), t1 = _mm256_unpackhi_pd(v[0], v[1]);
+        const type t2 = _mm256_unpacklo_pd(v[2], v[3]), t3 = _mm256_unpackhi_pd(v[2], v[3]);
+        v[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+        v[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+        v[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+        v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+    }
+    static type exp(type x, const exp_table& t) { return exp_nonpositive(x, t); }
+    static type log1p(type s, const log1p_table& t) { return log1p_nonnegative(s, t); }
 };
 
 template <>
 struct small_vec<float> : avx2_vec<float> {
+    using avx2_vec<float>::load;
+    using avx2_vec<float>::store;
 #if defined(__AVX512VL__)
     using mask_type = __mmask8;
     static mask_type mask(Eigen::Index c) { return static_cast<__mmask8>((1u << c) - 1u); }
@@ -112,36 +122,45 @@ struct small_vec<float> : avx2_vec<float> {
     static void store(float* p, mask_type m, type a) { _mm256_maskstore_ps(p, m, a); }
 #endif
     static type set1(float v) { return _mm256_set1_ps(v); }
-    static int bits_unordered(type a) { return _mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
-    static int bits_equal(type a, type b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ)); }
-    static type select(int bits, type a, type b) {
-#if defined(__AVX512VL__)
-        return _mm256_mask_blend_ps(static_cast<__mmask8>(bits), b, a);
-#else
-        const __m256i lane_bit = _mm256_set_epi32(128, 64, 32, 16, 8, 4, 2, 1);
-        const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), lane_bit), lane_bit);
-        return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m));
-#endif
-    }
+    static type add(type a, type b) { return _mm256_add_ps(a, b); }
     static type sub(type a, type b) { return _mm256_sub_ps(a, b); }
-    static type div(type a, type b) { return _mm256_div_ps(a, b); }
-    static float max(type a) {
-        __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-        return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
-    }
-    static float lane(type a, Eigen::Index j) {
-        alignas(32) float v[8];
-        _mm256_store_ps(v, a);
-        return v[j];
-    }
-    // The upper four lanes only when C needs them.
-    static type exp(type x, const exp_table& t, Eigen::Index c) {
-        const __m128 lo = exp_nonpositive(_mm256_castps256_ps128(x), t);
-        const __m128 hi = c > 4 ? exp_nonpositive(_mm256_extractf128_ps(x, 1), t) : _mm_setzero_ps();
-        return _mm256_set_m128(hi, lo);
-    }
     static type mul(type a, type b) { return _mm256_mul_ps(a, b); }
+    static type div(type a, type b) { return _mm256_div_ps(a, b); }
+    static type max(type a, type b) { return _mm256_max_ps(a, b); }
+    static type unordered(type a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+    static type equal(type a, type b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+    static type bit_or(type a, type b) { return _mm256_or_ps(a, b); }
+    static type bit_and(type a, type b) { return _mm256_and_ps(a, b); }
+    static type and_not(type m, type a) { return _mm256_andnot_ps(m, a); }
+    static type blend(type a, type b, type m) { return _mm256_blendv_ps(a, b, m); }
+    using labels_type = __m256i;
+    static labels_type labels(const std::int32_t* y) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y)); }
+    static type label_is(labels_type y, int j) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(y, _mm256_set1_epi32(j))); }
+    static void transpose(type (&v)[8]) {
+        type t[8], u[8];
+        for (int i = 0; i < 8; i += 2) {
+            t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+            t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+        }
+        for (int i = 0; i < 8; i += 4) {
+            u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+            u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+            u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+            u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+        for (int i = 0; i < 4; ++i) {
+            v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+            v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+        }
+    }
+    // In double, four lanes at a time, then rounded once (impl/simd_exp.hpp, simd_log1p.hpp).
+    static type exp(type x, const exp_table& t) {
+        return _mm256_set_m128(exp_nonpositive(_mm256_extractf128_ps(x, 1), t), exp_nonpositive(_mm256_castps256_ps128(x), t));
+    }
+    static type log1p(type s, const log1p_table& t) {
+        auto half = [&t](__m128 h) { return _mm256_cvtpd_ps(log1p_nonnegative(_mm256_cvtps_pd(h), t)); };
+        return _mm256_set_m128(half(_mm256_extractf128_ps(s, 1)), half(_mm256_castps256_ps128(s)));
+    }
 };
 
 template <class T>
@@ -149,52 +168,57 @@ bool small_loss_applies(Eigen::Index n, Eigen::Index d, Eigen::Index c) {
     return c <= small_vec<T>::lanes && n * d <= small_params::max_x_elements;
 }
 
-// One row of logits z (lanes < c; label y) to dS = p − e_y — the operations of impl/fused_loss.hpp's
-// softmax_row_loss_and_ds on the lanes of one vector: a = max z at its first index k, d = z − a,
-// e = exp(d) with e_k = 1, s = Σ_{j≠k} e_j (lanes added in a tree: any order is within the model),
-// p = e/(1 + s). ℓ = shift + log1p(s) with shift = a − z_y is finished by the caller, which takes
-// the log1p of a whole tile at once. A row holding NaN or +inf, or with every class masked, gives
-// a NaN row and shift = NaN.
+// A group of L = V::lanes rows (logits in the first c lanes of z[q], labels y[q]) to dS = p − e_y
+// in place, with ℓ_q in loss[q] — the operations of impl/fused_loss.hpp's softmax_row_loss_and_ds,
+// in the same order, on a transposed block (lane q = row q, vector j = class j): a = max_j z_j at
+// its first index k, e_j = exp(z_j − a) (vector exp), s = Σ_{j≠k} e_j in class order, e_k = 1,
+// ℓ = (a − z_y) + log1p(s) (vector log1p), p_j = e_j/(1 + s), dS_y = p_y − 1. A row holding NaN or
+// +inf among its c logits, or with every class masked (−inf), gets a NaN row and ℓ = NaN.
 template <class T>
-[[gnu::always_inline]] inline typename small_vec<T>::type small_row(typename small_vec<T>::type z, Eigen::Index c, Eigen::Index y,
-                                      const exp_table& table, T& shift, T& s) {
+[[gnu::always_inline]] inline void small_rows(typename small_vec<T>::type (&z)[small_vec<T>::lanes], const std::int32_t* y,
+                                              Eigen::Index c, const exp_table& table, const log1p_table& log_table,
+                                              T (&loss)[small_vec<T>::lanes]) {
     using V = small_vec<T>;
-    const int used = (1 << c) - 1;
-    const typename V::type minus_inf = V::set1(-inf_<T>());
-    const int bad = (V::bits_unordered(z) | V::bits_equal(z, V::set1(inf_<T>()))) & used;
-    const typename V::type zc = V::select(used, z, minus_inf);
-    const T a = V::max(zc);
-    if (bad != 0 || a == -inf_<T>()) {
-        shift = nan_<T>();
-        s = T(0);
-        return V::set1(nan_<T>());
-    }
-    const typename V::type va = V::set1(a);
-    const int k = __builtin_ctz(static_cast<unsigned>(V::bits_equal(zc, va) & used));
-    // Unused lanes get d = 0 (exp(0) = 1 without the slow path), then 0.
-    const typename V::type d = V::select(used, V::sub(z, va), V::zero());
-    const int rest = used & ~(1 << k);
-    const typename V::type e = V::select(rest, V::exp(d, table, c), V::zero());
-    s = V::sum(e);
-    shift = a - V::lane(z, y);
-    const typename V::type p = V::div(V::select(1 << k, V::set1(T(1)), e), V::set1(T(1) + s));
-    return V::sub(p, V::select(1 << y, V::set1(T(1)), V::zero()));
-}
-
-// Adds ℓ_r = shift_r + log1p(s_r) of R rows to loss in row order, the log1p four rows at a time
-// in double (impl/simd_log1p.hpp; for float one more rounding, as log1pf would round).
-template <class T, int R>
-[[gnu::always_inline]] inline void add_row_losses(const T (&shift)[R], const T (&s)[R], const log1p_table& table,
-                                                  T& loss) {
+    using vec = typename V::type;
+    constexpr int L = static_cast<int>(V::lanes);
+    const int classes = static_cast<int>(c);
+    V::transpose(z);
+    const vec inf = V::set1(inf_<T>()), one = V::set1(T(1));
+    vec bad = V::zero(), a = z[0];
     GRADPROOF_UNROLL
-    for (int r0 = 0; r0 < R; r0 += 4) {
-        auto at = [&s, r0](int q) { return r0 + q < R ? static_cast<double>(s[r0 + q]) : 0.0; };
-        alignas(32) double l[4];
-        _mm256_store_pd(l, log1p_nonnegative(_mm256_set_pd(at(3), at(2), at(1), at(0)), table));
-        GRADPROOF_UNROLL
-        for (int q = 0; q < 4; ++q)
-            if (r0 + q < R) loss += shift[r0 + q] + static_cast<T>(l[q]);
+    for (int j = 0; j < L; ++j)
+        if (j < classes) {
+            bad = V::bit_or(bad, V::bit_or(V::unordered(z[j]), V::equal(z[j], inf)));
+            a = V::max(a, z[j]);
+        }
+    bad = V::bit_or(bad, V::equal(a, V::set1(-inf_<T>())));
+    const typename V::labels_type labels = V::labels(y);
+    vec taken = V::zero(), s = V::zero(), zy = V::zero();
+    vec is_k[L] = {};
+    GRADPROOF_UNROLL
+    for (int j = 0; j < L; ++j)
+        if (j < classes) {
+            is_k[j] = V::and_not(taken, V::equal(z[j], a));
+            taken = V::bit_or(taken, is_k[j]);
+            zy = V::blend(zy, z[j], V::label_is(labels, j));
+            z[j] = V::exp(V::sub(z[j], a), table);
+            s = V::add(s, V::and_not(is_k[j], z[j]));  // + 0 for j = k: exact
+        }
+    s = V::and_not(bad, s);
+    const vec denom = V::add(one, s);
+    const vec nan = V::set1(nan_<T>());
+    GRADPROOF_UNROLL
+    for (int j = 0; j < L; ++j) {
+        if (j < classes) {
+            const vec p = V::div(V::blend(z[j], one, is_k[j]), denom);
+            z[j] = V::blend(V::sub(p, V::bit_and(V::label_is(labels, j), one)), nan, bad);
+        } else {
+            z[j] = V::zero();
+        }
     }
+    const vec l = V::blend(V::add(V::sub(a, zy), V::log1p(s, log_table)), nan, bad);
+    V::store(loss, l);
+    V::transpose(z);
 }
 
 // One tile of R rows: scores S = X_rows·W (R accumulators, an FMA chain over k, one masked load of
@@ -219,13 +243,27 @@ void small_tile(const T* W, const T* X, const std::int32_t* y, Eigen::Index d, E
     // store and a load on the critical path of every row and every k.
     T tile_loss = loss;
     typename V::type tile_sumsq = sumsq;
-    T shift[R], s[R];
+    constexpr int L = static_cast<int>(V::lanes);
     GRADPROOF_UNROLL
-    for (int r = 0; r < R; ++r) {
-        g[r] = small_row<T>(g[r], c, y[r], table, shift[r], s[r]);
-        V::store(dS + r * c, mask, g[r]);
+    for (int r0 = 0; r0 < R; r0 += L) {
+        // Rows past the tile are zeros with label 0: a harmless softmax whose results are dropped.
+        typename V::type z[L];
+        alignas(32) std::int32_t labels[L];
+        alignas(32) T l[L];
+        GRADPROOF_UNROLL
+        for (int q = 0; q < L; ++q) {
+            z[q] = r0 + q < R ? g[r0 + q] : V::zero();
+            labels[q] = r0 + q < R ? y[r0 + q] : 0;
+        }
+        small_rows<T>(z, labels, c, table, log_table, l);
+        GRADPROOF_UNROLL
+        for (int q = 0; q < L; ++q)
+            if (r0 + q < R) {
+                g[r0 + q] = z[q];
+                tile_loss += l[q];
+                V::store(dS + (r0 + q) * c, mask, z[q]);
+            }
     }
-    add_row_losses<T, R>(shift, s, log_table, tile_loss);
     loss = tile_loss;
     const typename V::type vinv = V::set1(inv_n), vreg = V::set1(reg);
     // One loop per case: with the `last` branch inside, GCC kept tile_sumsq in memory, a store and a
