@@ -5,8 +5,12 @@
 #include "impl/vectorized.hpp"
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace gradproof::bench {
 
@@ -28,10 +32,9 @@ struct problem {
     }
 };
 
-// Times call() (returning the loss) at shape s, against the bounds of machine m.
-template <class T, class Call>
-impl_row measure_row(const std::string& implementation, const shape& s, const bench_config& cfg,
-                     const machine_info& m, Call&& call) {
+// A row's flop and byte counts and its bounds on machine m, before it is timed.
+template <class T>
+impl_row describe_row(const std::string& implementation, const shape& s, const machine_info& m) {
     impl_row r;
     r.s = s;
     r.implementation = implementation;
@@ -40,40 +43,68 @@ impl_row measure_row(const std::string& implementation, const shape& s, const be
     r.bytes = static_cast<double>(s.n * s.d + s.d * s.c) * sizeof(T);
     r.bandwidth_bound_seconds = r.bytes / (m.read_gb_per_s * 1e9);
     r.compute_bound_seconds = r.flops / ((std::is_same_v<T, double> ? m.gemm_f64_gflops : m.gemm_f32_gflops) * 1e9);
-    if (implementation == "naive" && r.flops > cfg.naive_skip_flops) {
-        r.note = "skipped (too slow)";
-        return r;
-    }
-    volatile T sink = 0;
-    r.t = time_call([&] { sink = sink + call(); }, cfg.repetitions);
-    r.measured = true;
-    if (r.t.repetitions == 1) r.note = "1 run";
-    r.gflops = r.flops / r.t.median_seconds / 1e9;
-    r.gb_per_s = r.bytes / r.t.median_seconds / 1e9;
-    r.ratio_bandwidth = r.t.median_seconds / r.bandwidth_bound_seconds;
-    r.ratio_compute = r.t.median_seconds / r.compute_bound_seconds;
     return r;
 }
+
+void finish_row(impl_row& r, const timing& t) {
+    r.t = t;
+    r.measured = true;
+    if (t.repetitions == 1) r.note = "1 run";
+    r.gflops = r.flops / t.median_seconds / 1e9;
+    r.gb_per_s = r.bytes / t.median_seconds / 1e9;
+    r.ratio_bandwidth = t.median_seconds / r.bandwidth_bound_seconds;
+    r.ratio_compute = t.median_seconds / r.compute_bound_seconds;
+}
+
+// One precision's inputs at one shape, and the outputs vectorized_into reuses.
+template <class T>
+struct precision_data {
+    matrix<T> W, X;
+    T reg;
+    loss_result<T> reused;
+};
+
+// Everything the calls of one shape use; it lives until every row has been timed.
+struct shape_data {
+    explicit shape_data(const shape& s)
+        : p(s), f64{p.W, p.X, p.reg, {}}, f32{p.W.cast<float>(), p.X.cast<float>(), static_cast<float>(p.reg), {}} {}
+    problem p;
+    precision_data<double> f64;
+    precision_data<float> f32;
+};
+
+// The rows to be timed and their calls (each returning nothing; the loss goes to a sink).
+struct timing_plan {
+    std::vector<std::size_t> rows;  // indices into bench_result::rows
+    std::vector<std::function<void()>> calls;
+    volatile double sink = 0;
+};
 
 // The rows of one precision at one shape: vectorized as every subject is called (fresh outputs:
 // the call allocates dW and dS, and the OS maps their pages on first touch), vectorized_into
 // (softmax_loss_into with one loss_result reused across calls, as a training loop does: no
-// allocation after the warm-up call), and naive (double only).
+// allocation after the warm-up call), and naive (double only, unless too slow).
 template <class T>
-void measure_precision(const subject& vec, const subject& naive, const shape& s, const problem& p,
-                       const bench_config& cfg, bench_result& out) {
-    const matrix<T> W = p.W.cast<T>(), X = p.X.cast<T>();
-    const T reg = static_cast<T>(p.reg);
+void plan_precision(const subject& vec, const subject& naive, const shape& s, const label_vector& y,
+                    precision_data<T>& data, const bench_config& cfg, bench_result& out, timing_plan& plan) {
+    auto add = [&](const std::string& implementation, std::function<void()> call) {
+        out.rows.push_back(describe_row<T>(implementation, s, out.machine));
+        if (implementation == "naive" && out.rows.back().flops > cfg.naive_skip_flops) {
+            out.rows.back().note = "skipped (too slow)";
+            return;
+        }
+        plan.rows.push_back(out.rows.size() - 1);
+        plan.calls.push_back(std::move(call));
+    };
     const auto& fresh = vec.at<T>().softmax_loss;
-    out.rows.push_back(measure_row<T>(vec.name, s, cfg, out.machine, [&] { return fresh(W, X, p.y, reg).loss; }));
-    loss_result<T> reused;
-    out.rows.push_back(measure_row<T>("vectorized_into", s, cfg, out.machine, [&] {
-        impl::vectorized::softmax_loss_into<T>(W, X, p.y, reg, reused);
-        return reused.loss;
-    }));
+    add(vec.name, [&fresh, &data, &y, &plan] { plan.sink = plan.sink + fresh(data.W, data.X, y, data.reg).loss; });
+    add("vectorized_into", [&data, &y, &plan] {
+        impl::vectorized::softmax_loss_into<T>(data.W, data.X, y, data.reg, data.reused);
+        plan.sink = plan.sink + data.reused.loss;
+    });
     if constexpr (std::is_same_v<T, double>) {
         const auto& f = naive.at<T>().softmax_loss;
-        out.rows.push_back(measure_row<T>(naive.name, s, cfg, out.machine, [&] { return f(W, X, p.y, reg).loss; }));
+        add(naive.name, [&f, &data, &y, &plan] { plan.sink = plan.sink + f(data.W, data.X, y, data.reg).loss; });
     }
 }
 
@@ -110,12 +141,19 @@ bench_result run_bench(const bench_config& cfg) {
     const subject* vec = find_builtin("vectorized");
     const subject* naive = find_builtin("naive");
     if (!vec || !naive) throw std::runtime_error("bench: built-in implementations missing");
+    // All rows are timed together, in rounds (bench/timing.hpp), so their data stay allocated.
+    std::deque<shape_data> data;
+    timing_plan plan;
     for (const auto& s : cfg.shapes) {
-        say("timing gradproof at " + s.text());
-        const problem p(s);
-        measure_precision<double>(*vec, *naive, s, p, cfg, out);
-        measure_precision<float>(*vec, *naive, s, p, cfg, out);
+        shape_data& d = data.emplace_back(s);
+        plan_precision<double>(*vec, *naive, s, d.p.y, d.f64, cfg, out, plan);
+        plan_precision<float>(*vec, *naive, s, d.p.y, d.f32, cfg, out, plan);
     }
+    say("timing gradproof (" + std::to_string(plan.calls.size()) + " rows, " + std::to_string(cfg.repetitions) +
+        " rounds)");
+    const std::vector<timing> timings = time_calls(plan.calls, cfg.repetitions);
+    for (std::size_t i = 0; i < plan.rows.size(); ++i) finish_row(out.rows[plan.rows[i]], timings[i]);
+    data.clear();
     if (cfg.peers) {
         say("running the numpy peer");
         out.numpy = run_numpy_peer(cfg.python, cfg.peers_dir + "/numpy_peer.py", cfg.shapes, cfg.repetitions, out.threads);
