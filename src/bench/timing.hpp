@@ -1,8 +1,9 @@
 // Wall-clock timing for `gradproof bench`: one warm-up call, then `repetitions` samples, each
 // long enough (≥ 2 ms, by repeating the call as often as fills 2 ms when warm) that timer
-// resolution and call overhead do not dominate tiny shapes; the median sample per call is reported (robust to the interference of
-// other processes on a shared machine). A call whose warm-up already takes longer than
-// `slow_seconds` is not repeated: that first run is the one sample (reported as 1 repetition).
+// resolution and call overhead do not dominate tiny shapes; the median sample per call is
+// reported (robust to the interference of other processes on a shared machine). A call whose
+// warm-up already takes longer than `slow_seconds` is not repeated: that first run is the one
+// sample (reported as 1 repetition).
 #pragma once
 
 #include <functional>
