@@ -55,6 +55,7 @@
 #pragma once
 
 #include "core/matrix.hpp"
+#include "impl/huge_pages.hpp"
 #include "impl/kernel_isa.hpp"
 #include "impl/math.hpp"
 #include "impl/parallel.hpp"
@@ -380,12 +381,13 @@ inline fused_context portable_fused_context() {
 
 // The kernel of vectorized::softmax_loss_into: the selected SIMD build (impl/kernel_isa.hpp), else
 // the portable one, into dS and dW, resized to N×C and D×C (storage kept when the size is
-// unchanged: Eigen reallocates only on a new element count). Shapes and labels already validated.
+// unchanged: Eigen reallocates only on a new element count; new large storage goes on huge
+// pages, impl/huge_pages.hpp). Shapes and labels already validated.
 template <class T>
 fused_sums<T> fused_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg, matrix<T>& dS,
                                  matrix<T>& dW) {
-    dS.resize(X.rows(), W.cols());
-    dW.resize(W.rows(), W.cols());
+    resize_output(dS, X.rows(), W.cols());
+    resize_output(dW, W.rows(), W.cols());
     if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
         fused_sums<T> r;
         if (run_accelerated_fused_loss(W, X, y, reg, dS, dW, r.data_loss, r.w_sumsq)) return r;
