@@ -169,19 +169,20 @@ bool small_loss_applies(Eigen::Index n, Eigen::Index d, Eigen::Index c) {
 }
 
 // G groups of L = V::lanes rows (group g's row q: logits in the first c lanes of z[g][q], label
-// y[g·L + q]) to dS = p − e_y in place, with ℓ in loss[g·L + q] — the operations of impl/fused_loss.hpp's softmax_row_loss_and_ds,
-// in the same order, on a transposed block (lane q = row q, vector j = class j): a = max_j z_j at
-// its first index k, e_j = exp(z_j − a) (vector exp), s = Σ_{j≠k} e_j in class order, e_k = 1,
-// ℓ = (a − z_y) + log1p(s) (vector log1p), p_j = e_j/(1 + s), dS_y = p_y − 1. A row holding NaN or
-// +inf among its c logits, or with every class masked (−inf), gets a NaN row and ℓ = NaN.
+// y[g·L + q]) to dS = p − e_y in place, with ℓ in loss[g·L + q] — the operations of
+// impl/fused_loss.hpp's softmax_row_loss_and_ds, in the same order, on transposed blocks (lane q =
+// row q, vector j = class j): a = max_j z_j at its first index k, e_j = exp(z_j − a) (vector exp),
+// s = Σ_{j≠k} e_j in class order, e_k = 1, ℓ = (a − z_y) + log1p(s) (vector log1p),
+// p_j = e_j/(1 + s), dS_y = p_y − 1. A row holding NaN or +inf among its c logits, or with every
+// class masked (−inf), gets a NaN row and ℓ = NaN.
 // Every step is taken for all G groups before the next: the groups' chains (max → exp → s →
 // log1p, and → division) are independent, and issued side by side they overlap instead of the
 // second group waiting behind the first (double at (8, 16, 4), G = 2: 160 → 150 ns a call of the
 // kernel alone on this project's machine).
 template <class T, int G>
-[[gnu::always_inline]] inline void small_rows(typename small_vec<T>::type (&z)[G][small_vec<T>::lanes], const std::int32_t* y,
-                                              Eigen::Index c, const exp_table& table, const log1p_table& log_table,
-                                              T (&loss)[G * small_vec<T>::lanes]) {
+[[gnu::always_inline]] inline void small_rows(typename small_vec<T>::type (&z)[G][small_vec<T>::lanes],
+                                              const std::int32_t* y, Eigen::Index c, const exp_table& table,
+                                              const log1p_table& log_table, T (&loss)[G * small_vec<T>::lanes]) {
     using V = small_vec<T>;
     using vec = typename V::type;
     constexpr int L = static_cast<int>(V::lanes);
