@@ -100,7 +100,18 @@ struct small_vec<double> : avx2_vec<double> {
         v[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
         v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
     }
+#if defined(__AVX512F__)
+    // The eight-lane exp of impl/simd_exp.hpp (no gathers), on two groups at once; one group alone
+    // with zeros (in range) in the upper lanes.
+    static void exp(type& a, type& b, const exp_table&) {
+        const __m512d e = exp_nonpositive(_mm512_insertf64x4(_mm512_castpd256_pd512(a), b, 1));
+        a = _mm512_castpd512_pd256(e);
+        b = _mm512_extractf64x4_pd(e, 1);
+    }
+    static type exp(type x, const exp_table&) { return _mm512_castpd512_pd256(exp_nonpositive(_mm512_zextpd256_pd512(x))); }
+#else
     static type exp(type x, const exp_table& t) { return exp_nonpositive(x, t); }
+#endif
     static type log1p(type s, const log1p_table& t) { return log1p_nonnegative(s, t); }
 };
 
@@ -153,10 +164,15 @@ struct small_vec<float> : avx2_vec<float> {
             v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
         }
     }
-    // In double, four lanes at a time, then rounded once (impl/simd_exp.hpp, simd_log1p.hpp).
+    // In double, then rounded once (impl/simd_exp.hpp, simd_log1p.hpp): eight lanes at once with
+    // AVX-512, else four at a time.
+#if defined(__AVX512F__)
+    static type exp(type x, const exp_table&) { return exp_nonpositive(x); }
+#else
     static type exp(type x, const exp_table& t) {
         return _mm256_set_m128(exp_nonpositive(_mm256_extractf128_ps(x, 1), t), exp_nonpositive(_mm256_castps256_ps128(x), t));
     }
+#endif
     static type log1p(type s, const log1p_table& t) {
         auto half = [&t](__m128 h) { return _mm256_cvtpd_ps(log1p_nonnegative(_mm256_cvtps_pd(h), t)); };
         return _mm256_set_m128(half(_mm256_extractf128_ps(s, 1)), half(_mm256_castps256_ps128(s)));
@@ -166,6 +182,20 @@ struct small_vec<float> : avx2_vec<float> {
 template <class T>
 bool small_loss_applies(Eigen::Index n, Eigen::Index d, Eigen::Index c) {
     return c <= small_vec<T>::lanes && n * d <= small_params::max_x_elements;
+}
+
+// z[g][j] = exp(z[g][j]) for the G groups: two groups at a time where small_vec has such an exp.
+template <class T, int G>
+[[gnu::always_inline]] inline void exp_groups(typename small_vec<T>::type (&z)[G][small_vec<T>::lanes], int j,
+                                              const exp_table& table) {
+    using V = small_vec<T>;
+    int g = 0;
+    if constexpr (requires(typename V::type v) { V::exp(v, v, table); }) {
+        GRADPROOF_UNROLL
+        for (; g + 2 <= G; g += 2) V::exp(z[g][j], z[g + 1][j], table);
+    }
+    GRADPROOF_UNROLL
+    for (; g < G; ++g) z[g][j] = V::exp(z[g][j], table);
 }
 
 // G groups of L = V::lanes rows (group g's row q: logits in the first c lanes of z[g][q], label
@@ -219,8 +249,9 @@ template <class T, int G>
                 is_k[g][j] = V::and_not(taken[g], V::equal(z[g][j], a[g]));
                 taken[g] = V::bit_or(taken[g], is_k[g][j]);
                 zy[g] = V::blend(zy[g], z[g][j], V::label_is(labels[g], j));
-                z[g][j] = V::exp(V::sub(z[g][j], a[g]), table);
+                z[g][j] = V::sub(z[g][j], a[g]);
             }
+            exp_groups<T, G>(z, j, table);
         }
     GRADPROOF_UNROLL
     for (int j = 0; j < L; ++j)
