@@ -182,16 +182,24 @@ void map_four_inplace(T* v, std::ptrdiff_t n, F f) {
     }
 }
 
+#if defined(__AVX512F__)
+// f (eight doubles or eight floats to the same) in place over n contiguous doubles or floats; the
+// tail through masked loads and stores, with zeros in the other lanes (in both functions' domains).
+template <class T, class F>
+void map_eight_inplace(T* v, std::ptrdiff_t n, F f) {
+    for (std::ptrdiff_t i = 0; i < n; i += 8) {
+        const auto m = static_cast<__mmask8>(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u);
+        if constexpr (std::is_same_v<T, double>) _mm512_mask_storeu_pd(v + i, m, f(_mm512_maskz_loadu_pd(m, v + i)));
+        else _mm256_mask_storeu_ps(v + i, m, f(_mm256_maskz_loadu_ps(m, v + i)));
+    }
+}
+#endif
+
 // exp in place over n contiguous doubles or floats (the weights of a whole block of rows).
 template <class T>
 void exp_nonpositive_inplace(T* v, std::ptrdiff_t n) {
 #if defined(__AVX512F__)
-    // Eight at a time; the tail through masked loads and stores (zeros in the other lanes: in range).
-    for (std::ptrdiff_t i = 0; i < n; i += 8) {
-        const auto m = static_cast<__mmask8>(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u);
-        if constexpr (std::is_same_v<T, double>) _mm512_mask_storeu_pd(v + i, m, exp_nonpositive(_mm512_maskz_loadu_pd(m, v + i)));
-        else _mm256_mask_storeu_ps(v + i, m, exp_nonpositive(_mm256_maskz_loadu_ps(m, v + i)));
-    }
+    map_eight_inplace(v, n, [](auto x) { return exp_nonpositive(x); });
 #else
     const exp_table& t = exp_table::get();
     map_four_inplace(v, n, [&t](__m256d x) { return exp_nonpositive(x, t); });

@@ -52,75 +52,165 @@
 namespace gradproof::detail {
 
 namespace simd_log1p_detail {
+// The operations of log1p_lanes on four lanes (AVX2: comparisons give all-ones lanes) and on eight
+// (AVX-512: comparisons give mask registers): one adapter line per intrinsic, so that the function
+// itself is written once.
+template <int L>
+struct ops;
+
+template <>
+struct ops<4> {
+    using vec = __m256d;
+    using ivec = __m256i;
+    using mask = __m256d;
+    static vec set1(double v) { return _mm256_set1_pd(v); }
+    static ivec set1_i(long long v) { return _mm256_set1_epi64x(v); }
+    static vec add(vec a, vec b) { return _mm256_add_pd(a, b); }
+    static vec sub(vec a, vec b) { return _mm256_sub_pd(a, b); }
+    static vec mul(vec a, vec b) { return _mm256_mul_pd(a, b); }
+    static vec min(vec a, vec b) { return _mm256_min_pd(a, b); }
+    static vec max(vec a, vec b) { return _mm256_max_pd(a, b); }
+    static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_pd(a, b, c); }
+    static vec fmsub(vec a, vec b, vec c) { return _mm256_fmsub_pd(a, b, c); }
+    static vec fnmadd(vec a, vec b, vec c) { return _mm256_fnmadd_pd(a, b, c); }
+    template <int P>
+    static mask cmp(vec a, vec b) { return _mm256_cmp_pd(a, b, P); }
+    static mask both(mask a, mask b) { return _mm256_and_pd(a, b); }
+    static vec select(mask m, vec if_clear, vec if_set) { return _mm256_blendv_pd(if_clear, if_set, m); }
+    static vec zero_unless(mask m, vec a) { return _mm256_and_pd(m, a); }
+    static vec zero_where(mask m, vec a) { return _mm256_andnot_pd(m, a); }
+    static ivec bits(vec a) { return _mm256_castpd_si256(a); }
+    static vec from_bits(ivec a) { return _mm256_castsi256_pd(a); }
+    template <int B>
+    static ivec shr(ivec a) { return _mm256_srli_epi64(a, B); }
+    template <int B>
+    static ivec shl(ivec a) { return _mm256_slli_epi64(a, B); }
+    static ivec and_i(ivec a, ivec b) { return _mm256_and_si256(a, b); }
+    static ivec or_i(ivec a, ivec b) { return _mm256_or_si256(a, b); }
+    static ivec sub_i(ivec a, ivec b) { return _mm256_sub_epi64(a, b); }
+    static vec gather(const double* table, ivec j) { return _mm256_i64gather_pd(table, j, 8); }
+};
+
+#if defined(__AVX512F__)
+template <>
+struct ops<8> {
+    using vec = __m512d;
+    using ivec = __m512i;
+    using mask = __mmask8;
+    static vec set1(double v) { return _mm512_set1_pd(v); }
+    static ivec set1_i(long long v) { return _mm512_set1_epi64(v); }
+    static vec add(vec a, vec b) { return _mm512_add_pd(a, b); }
+    static vec sub(vec a, vec b) { return _mm512_sub_pd(a, b); }
+    static vec mul(vec a, vec b) { return _mm512_mul_pd(a, b); }
+    static vec min(vec a, vec b) { return _mm512_min_pd(a, b); }
+    static vec max(vec a, vec b) { return _mm512_max_pd(a, b); }
+    static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_pd(a, b, c); }
+    static vec fmsub(vec a, vec b, vec c) { return _mm512_fmsub_pd(a, b, c); }
+    static vec fnmadd(vec a, vec b, vec c) { return _mm512_fnmadd_pd(a, b, c); }
+    template <int P>
+    static mask cmp(vec a, vec b) { return _mm512_cmp_pd_mask(a, b, P); }
+    static mask both(mask a, mask b) { return static_cast<mask>(a & b); }
+    static vec select(mask m, vec if_clear, vec if_set) { return _mm512_mask_blend_pd(m, if_clear, if_set); }
+    static vec zero_unless(mask m, vec a) { return _mm512_maskz_mov_pd(m, a); }
+    static vec zero_where(mask m, vec a) { return _mm512_maskz_mov_pd(static_cast<mask>(~m), a); }
+    static ivec bits(vec a) { return _mm512_castpd_si512(a); }
+    static vec from_bits(ivec a) { return _mm512_castsi512_pd(a); }
+    template <int B>
+    static ivec shr(ivec a) { return _mm512_srli_epi64(a, B); }
+    template <int B>
+    static ivec shl(ivec a) { return _mm512_slli_epi64(a, B); }
+    static ivec and_i(ivec a, ivec b) { return _mm512_and_si512(a, b); }
+    static ivec or_i(ivec a, ivec b) { return _mm512_or_si512(a, b); }
+    static ivec sub_i(ivec a, ivec b) { return _mm512_sub_epi64(a, b); }
+    static vec gather(const double* table, ivec j) { return _mm512_i64gather_pd(j, table, 8); }
+};
+#endif
+
 // Knuth's 2Sum: s + e = a + b exactly.
-inline __m256d two_sum(__m256d a, __m256d b, __m256d& e) {
-    const __m256d s = _mm256_add_pd(a, b);
-    const __m256d bb = _mm256_sub_pd(s, a);
-    e = _mm256_add_pd(_mm256_sub_pd(a, _mm256_sub_pd(s, bb)), _mm256_sub_pd(b, bb));
+template <class O>
+typename O::vec two_sum(typename O::vec a, typename O::vec b, typename O::vec& e) {
+    const auto s = O::add(a, b);
+    const auto bb = O::sub(s, a);
+    e = O::add(O::sub(a, O::sub(s, bb)), O::sub(b, bb));
     return s;
+}
+
+// log1p of each lane of s (see the header comment), L = four or eight lanes.
+template <int L>
+typename ops<L>::vec log1p_lanes(typename ops<L>::vec s, const log1p_table& t) {
+    using O = ops<L>;
+    using V = typename O::vec;
+    const V zero = O::set1(0.0), one = O::set1(1.0);
+    const auto in_range = O::both(O::template cmp<_CMP_GE_OQ>(s, zero), O::template cmp<_CMP_LT_OQ>(s, O::set1(0x1p1022)));
+    const V sv = O::zero_unless(in_range, s);
+
+    const V hi = O::add(one, sv);
+    const V lo = O::sub(O::min(one, sv), O::sub(hi, O::max(one, sv)));
+    const auto bits = O::bits(hi);
+    const auto biased = O::template shr<52>(bits);  // hi ≥ 1: no sign bit
+    const auto j = O::and_i(O::template shr<52 - log1p_table::bits>(bits), O::set1_i(log1p_table::size - 1));
+    const V m = O::from_bits(O::or_i(O::and_i(bits, O::set1_i(0x000fffffffffffff)), O::bits(one)));
+    const V c = O::gather(t.inv.data(), j);
+    const V l_hi = O::gather(t.log_hi.data(), j);
+    const V l_lo = O::gather(t.log_lo.data(), j);
+    // k as a double: the biased exponent (< 2^11) in the low bits of 2^52, minus 2^52 + 1023.
+    const V k = O::sub(O::from_bits(O::or_i(biased, O::bits(O::set1(0x1p52)))), O::set1(0x1p52 + 1023));
+    // 2^-k: biased exponent 2046 − biased (≥ 1 for hi < 2^1023).
+    const V inv_scale = O::from_bits(O::template shl<52>(O::sub_i(O::set1_i(2046), biased)));
+
+    const auto direct = O::template cmp<_CMP_LT_OQ>(hi, O::set1(1.0 + 0x1p-7));
+    const V r = O::select(direct, O::fmsub(m, c, one), sv);
+    const V delta = O::zero_where(direct, O::mul(O::mul(lo, c), inv_scale));
+
+    // ln 2 = ln2_hi + ln2_lo, ln2_hi with 42 significant bits so that k·ln2_hi is exact.
+    const V ln2_hi = O::set1(0x1.62e42fefa3800p-1), ln2_lo = O::set1(0x1.ef35793c76730p-45);
+    V e1, e2;
+    const V w = two_sum<O>(O::mul(k, ln2_hi), l_hi, e1);
+    const V head = two_sum<O>(w, r, e2);
+
+    V q = O::fmadd(r, O::set1(-1.0 / 8), O::set1(1.0 / 7));
+    q = O::fmadd(r, q, O::set1(-1.0 / 6));
+    q = O::fmadd(r, q, O::set1(1.0 / 5));
+    q = O::fmadd(r, q, O::set1(-1.0 / 4));
+    q = O::fmadd(r, q, O::set1(1.0 / 3));
+    q = O::fmadd(r, q, O::set1(-0.5));
+    const V tail = O::mul(O::mul(r, r), q);
+
+    V bracket = O::fmadd(k, ln2_lo, l_lo);
+    bracket = O::add(bracket, O::add(e1, e2));
+    bracket = O::add(bracket, O::fnmadd(delta, r, delta));
+    bracket = O::add(bracket, tail);
+    V result = O::add(head, bracket);
+    // ±0 as it is (the sums above would turn −0 into +0).
+    result = O::select(O::template cmp<_CMP_EQ_OQ>(s, zero), result, s);
+
+    return outside_lanes_by(in_range, s, result, [](double v) { return std::log1p(v); });
 }
 }  // namespace simd_log1p_detail
 
 // log1p of each lane of s (see the header comment); t = log1p_table::get().
-inline __m256d log1p_nonnegative(__m256d s, const log1p_table& t) {
-    using simd_log1p_detail::two_sum;
-    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
-    const __m256d in_range = _mm256_and_pd(_mm256_cmp_pd(s, zero, _CMP_GE_OQ),
-                                           _mm256_cmp_pd(s, _mm256_set1_pd(0x1p1022), _CMP_LT_OQ));
-    const __m256d sv = _mm256_blendv_pd(zero, s, in_range);
+inline __m256d log1p_nonnegative(__m256d s, const log1p_table& t) { return simd_log1p_detail::log1p_lanes<4>(s, t); }
 
-    const __m256d hi = _mm256_add_pd(one, sv);
-    const __m256d lo = _mm256_sub_pd(_mm256_min_pd(one, sv), _mm256_sub_pd(hi, _mm256_max_pd(one, sv)));
-    const __m256i bits = _mm256_castpd_si256(hi);
-    const __m256i biased = _mm256_srli_epi64(bits, 52);  // hi ≥ 1: no sign bit
-    const __m256i j = _mm256_and_si256(_mm256_srli_epi64(bits, 52 - log1p_table::bits),
-                                       _mm256_set1_epi64x(log1p_table::size - 1));
-    const __m256d m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0x000fffffffffffff)),
-                                                          _mm256_castpd_si256(one)));
-    const __m256d c = _mm256_i64gather_pd(t.inv.data(), j, 8);
-    const __m256d l_hi = _mm256_i64gather_pd(t.log_hi.data(), j, 8);
-    const __m256d l_lo = _mm256_i64gather_pd(t.log_lo.data(), j, 8);
-    // k as a double: the biased exponent (< 2^11) in the low bits of 2^52, minus 2^52 + 1023.
-    const __m256d k = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(biased, _mm256_castpd_si256(_mm256_set1_pd(0x1p52)))),
-                                    _mm256_set1_pd(0x1p52 + 1023));
-    // 2^-k: biased exponent 2046 − biased (≥ 1 for hi < 2^1023).
-    const __m256d inv_scale = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(2046), biased), 52));
+#if defined(__AVX512F__)
+// The same for eight lanes (AVX-512 builds): one call where the four-lane function takes two.
+inline __m512d log1p_nonnegative(__m512d s, const log1p_table& t) { return simd_log1p_detail::log1p_lanes<8>(s, t); }
 
-    const __m256d direct = _mm256_cmp_pd(hi, _mm256_set1_pd(1.0 + 0x1p-7), _CMP_LT_OQ);
-    const __m256d r = _mm256_blendv_pd(_mm256_fmsub_pd(m, c, one), sv, direct);
-    const __m256d delta = _mm256_andnot_pd(direct, _mm256_mul_pd(_mm256_mul_pd(lo, c), inv_scale));
-
-    // ln 2 = ln2_hi + ln2_lo, ln2_hi with 42 significant bits so that k·ln2_hi is exact.
-    const __m256d ln2_hi = _mm256_set1_pd(0x1.62e42fefa3800p-1), ln2_lo = _mm256_set1_pd(0x1.ef35793c76730p-45);
-    __m256d e1, e2;
-    const __m256d w = two_sum(_mm256_mul_pd(k, ln2_hi), l_hi, e1);
-    const __m256d head = two_sum(w, r, e2);
-
-    __m256d q = _mm256_fmadd_pd(r, _mm256_set1_pd(-1.0 / 8), _mm256_set1_pd(1.0 / 7));
-    q = _mm256_fmadd_pd(r, q, _mm256_set1_pd(-1.0 / 6));
-    q = _mm256_fmadd_pd(r, q, _mm256_set1_pd(1.0 / 5));
-    q = _mm256_fmadd_pd(r, q, _mm256_set1_pd(-1.0 / 4));
-    q = _mm256_fmadd_pd(r, q, _mm256_set1_pd(1.0 / 3));
-    q = _mm256_fmadd_pd(r, q, _mm256_set1_pd(-0.5));
-    const __m256d tail = _mm256_mul_pd(_mm256_mul_pd(r, r), q);
-
-    __m256d bracket = _mm256_fmadd_pd(k, ln2_lo, l_lo);
-    bracket = _mm256_add_pd(bracket, _mm256_add_pd(e1, e2));
-    bracket = _mm256_add_pd(bracket, _mm256_fnmadd_pd(delta, r, delta));
-    bracket = _mm256_add_pd(bracket, tail);
-    __m256d result = _mm256_add_pd(head, bracket);
-    // ±0 as it is (the sums above would turn −0 into +0).
-    result = _mm256_blendv_pd(result, s, _mm256_cmp_pd(s, zero, _CMP_EQ_OQ));
-
-    return outside_lanes_by(in_range, s, result, [](double v) { return std::log1p(v); });
+// Eight floats through the double function, rounded once.
+inline __m256 log1p_nonnegative(__m256 s, const log1p_table& t) {
+    return _mm512_cvtpd_ps(log1p_nonnegative(_mm512_cvtps_pd(s), t));
 }
+#endif
 
 // log1p in place over n contiguous doubles or floats (floats through double, one rounding: the
 // float result is within (1 + 2^-28)·2^-24 relative, as for the float exp of impl/simd_exp.hpp).
 template <class T>
 void log1p_nonnegative_inplace(T* v, std::ptrdiff_t n) {
     const log1p_table& t = log1p_table::get();
+#if defined(__AVX512F__)
+    map_eight_inplace(v, n, [&t](auto s) { return log1p_nonnegative(s, t); });
+#else
     map_four_inplace(v, n, [&t](__m256d s) { return log1p_nonnegative(s, t); });
+#endif
 }
 
 }  // namespace gradproof::detail
