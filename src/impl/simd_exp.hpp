@@ -1,6 +1,6 @@
-// exp_nonpositive: exp(x) for four doubles at once (AVX2 + FMA), for the softmax weights
-// exp(z_j − a) with a = max z, whose arguments are ≤ 0. Compiled only into the SIMD kernel
-// libraries (impl/kernels_simd.cpp).
+// exp_nonpositive: exp(x) for four doubles at once (AVX2 + FMA; eight in AVX-512 builds, see
+// below), for the softmax weights exp(z_j − a) with a = max z, whose arguments are ≤ 0. Compiled
+// only into the SIMD kernel libraries (impl/kernels_simd.cpp).
 //
 // Algorithm: Tang's table-driven reduction (P. T. P. Tang, "Table-driven implementation of the
 // exponential function in IEEE floating-point arithmetic", ACM TOMS 15(2), 1989), with N = 128:

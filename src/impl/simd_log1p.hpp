@@ -1,6 +1,6 @@
-// log1p_nonnegative: log1p(s) for four doubles s ≥ 0 at once (AVX2 + FMA), for the loss term
-// log1p(s), s = Σ_{j≠k} exp(z_j − a), of a softmax row. Compiled only into the SIMD kernel libraries
-// (impl/kernels_simd.cpp).
+// log1p_nonnegative: log1p(s) for four doubles s ≥ 0 at once (AVX2 + FMA; eight in AVX-512 builds,
+// the same function body and tables), for the loss term log1p(s), s = Σ_{j≠k} exp(z_j − a), of a
+// softmax row. Compiled only into the SIMD kernel libraries (impl/kernels_simd.cpp).
 //
 // Algorithm: a table-driven logarithm (P. T. P. Tang, "Table-driven implementation of the logarithm
 // function in IEEE floating-point arithmetic", ACM TOMS 16(4), 1990) applied to 1 + s carried as
@@ -42,7 +42,7 @@
 #pragma once
 
 #include "impl/log1p_table.hpp"
-#include "impl/simd_exp.hpp"  // map_four_inplace, outside_lanes_by
+#include "impl/simd_exp.hpp"  // map_four_inplace, map_eight_inplace, outside_lanes_by
 
 #include <immintrin.h>
 
