@@ -122,9 +122,10 @@ TEST_P(fused_loss_build, matches_the_exact_values_within_the_derived_bounds_acro
     expect_matches_reference(5, 40, 700, 5);     // class split: 3 column chunks, ragged last one
     expect_matches_reference(19, 10, 10, 6);     // N < 2C boundary: class split with one chunk
     expect_matches_reference(20, 10, 10, 7);     // N = 2C: row split
-    // AVX2 build: the register tiles of impl/narrow_loss_avx2.hpp for C ≤ 12, Eigen above.
+    // SIMD builds: the register tiles of impl/narrow_loss_avx2.hpp for C ≤ 12, Eigen above.
     expect_matches_reference(200, 3, 12, 8);     // D shorter than a vector: scalar tails only
     expect_matches_reference(130, 37, 11, 9);    // ragged k (vector, then scalar), 5 + 5 + 1 classes
+    expect_matches_reference(130, 45, 11, 22);   // k: pairs of vectors, one vector, scalars (AVX-512: 16 + 16, 8, 5)
     expect_matches_reference(150, 19, 13, 10);   // C = 13: Eigen's GEMM in every build
     expect_matches_reference(1000, 64, 2, 11);   // 32 blocks of 32 rows, the last one ragged
     expect_matches_reference(4, 6, 9000, 12);    // class split with 512-class chunks, ragged last one
@@ -137,6 +138,7 @@ TEST_P(fused_loss_build, matches_the_exact_values_within_the_derived_bounds_acro
     expect_matches_reference<float>(11, 30, 8, 18);  // C fills the float vector: both exp halves
     expect_matches_reference<float>(9, 20, 5, 19);
     expect_matches_reference<float>(300, 64, 10, 20);  // register tiles in float
+    expect_matches_reference<float>(300, 57, 10, 23);  // float k: 2 × 16, 16, 9 (AVX-512), 2 × 8 …, 1 (AVX2)
     expect_matches_reference<float>(40, 10, 30, 21);   // Eigen's GEMM in float
 }
 
