@@ -51,7 +51,8 @@
 // dW[:, J] += fl(1/N)·Xᵀ·dS[:, J] as the GEMM's own scaled accumulation — Eigen's `=` would first
 // zero dW and a separate pass then apply /N and + reg·W: two more passes over a D×C output that
 // is 206 MB at (64, 512, 50257). No accumulator is shared, no reduction is needed, and the dot
-// products are the same as in the row split.
+// products are the same as in the row split. The SIMD kernel libraries run the same split with
+// register tiles instead (impl/wide_loss.hpp: dW written once, W read once per pass).
 #pragma once
 
 #include "core/matrix.hpp"
@@ -301,6 +302,26 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
     return loss_sum;
 }
 
+// The class split's row phase: S (N rows of C scores, row stride ld) to dS in place, the rows split
+// over threads; returns Σ ℓ_i, added in row order.
+template <class T>
+T class_split_rows(T* S, Eigen::Index ld, Eigen::Index n, Eigen::Index c, const std::int32_t* y,
+                   const fused_context& ctx) {
+    using P = fused_params;
+    const Eigen::Index row_tasks = (n + P::stat_rows - 1) / P::stat_rows;
+    std::vector<T> row_loss(static_cast<std::size_t>(n));
+    // exp, log1p and a division per logit: ~20 flops' worth each.
+    ctx.run(static_cast<std::size_t>(row_tasks), ctx.threads<T>(20.0 * double(n) * double(c), std::size_t(row_tasks)),
+            [&](std::size_t t) {
+                const Eigen::Index r0 = Eigen::Index(t) * P::stat_rows, r1 = std::min(n, r0 + P::stat_rows);
+                for (Eigen::Index i = r0; i < r1; ++i)
+                    row_loss[static_cast<std::size_t>(i)] = softmax_rows_loss_and_ds(S + i * ld, 1, c, y + i);
+            });
+    T loss_sum = T(0);
+    for (const T& l : row_loss) loss_sum += l;
+    return loss_sum;
+}
+
 // Class split (N < 2C). Fills dS and the final dW (including /N + reg·W) and returns Σ ℓ_i and ΣW²
 // (per column chunk, the chunks added in order).
 template <class T>
@@ -322,16 +343,7 @@ std::pair<T, T> fused_class_split(const_view<T> W, const_view<T> X, const std::i
         dS.middleCols(c0, w).noalias() = X * W.middleCols(c0, w);
     });
 
-    const Eigen::Index row_tasks = (n + P::stat_rows - 1) / P::stat_rows;
-    std::vector<T> row_loss(static_cast<std::size_t>(n));
-    // exp, log1p and a division per logit: ~20 flops' worth each.
-    ctx.run(static_cast<std::size_t>(row_tasks), ctx.threads<T>(20.0 * double(n) * double(c), std::size_t(row_tasks)),
-                 [&](std::size_t t) {
-                     const Eigen::Index r0 = Eigen::Index(t) * P::stat_rows, r1 = std::min(n, r0 + P::stat_rows);
-                     for (Eigen::Index i = r0; i < r1; ++i)
-                         row_loss[static_cast<std::size_t>(i)] =
-                             softmax_rows_loss_and_ds(&dS(i, 0), 1, c, y + i);
-                 });
+    const T loss_sum = class_split_rows(dS.data(), dS.outerStride(), n, c, y, ctx);
 
     const T inv_n = T(1) / T(n);
     std::vector<T> sumsq(ncols);
@@ -349,8 +361,7 @@ std::pair<T, T> fused_class_split(const_view<T> W, const_view<T> X, const std::i
         dWj.noalias() += (inv_n * X.transpose()) * dS.middleCols(c0, w);
     });
 
-    T loss_sum = T(0), sumsq_all = T(0);
-    for (const T& l : row_loss) loss_sum += l;
+    T sumsq_all = T(0);
     for (const T& q : sumsq) sumsq_all += q;
     return {loss_sum, sumsq_all};
 }

@@ -2,8 +2,8 @@
 //
 // gradproof is built with the compiler's portable x86-64 flags (SSE2 Eigen) so that one binary runs
 // on every machine. The fused softmax_loss kernel (impl/fused_loss.hpp; for few classes the
-// register tiles of impl/narrow_loss_avx2.hpp, for small problems impl/small_loss_avx2.hpp; the
-// vector exp of impl/simd_exp.hpp) and the GEMM of `gradproof bench`'s flop bound are
+// register tiles of impl/narrow_loss_avx2.hpp, for many impl/wide_loss.hpp, for small problems
+// impl/small_loss_avx2.hpp; the vector exp of impl/simd_exp.hpp) and the GEMM of `gradproof bench`'s flop bound are
 // also compiled into two shared libraries, libgradproof_kernels_avx2 (-mavx2 -mfma) and
 // libgradproof_kernels_avx512 (the x86-64-v4 set: AVX-512 F/VL/DQ/BW), both from
 // impl/kernels_simd.cpp, and called there when the CPU has the instructions. Separate libraries,

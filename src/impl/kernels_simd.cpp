@@ -1,8 +1,8 @@
 // The SIMD kernel libraries: the fused loss kernel and Eigen's GEMM compiled with wider vector
 // instructions than the portable build (see impl/kernel_isa.hpp for why each is a library of its
-// own), the register-tiled kernel for few classes (impl/narrow_loss_avx2.hpp), the one-vector-a-row
-// kernel for small problems (impl/small_loss_avx2.hpp), the vector exp (impl/simd_exp.hpp) and log1p
-// (impl/simd_log1p.hpp). Built twice:
+// own), the register-tiled kernels for few classes (impl/narrow_loss_avx2.hpp) and for many
+// (impl/wide_loss.hpp), the one-vector-a-row kernel for small problems (impl/small_loss_avx2.hpp),
+// the vector exp (impl/simd_exp.hpp) and log1p (impl/simd_log1p.hpp). Built twice:
 // GRADPROOF_KERNEL_ISA=avx2 with -mavx2 -mfma, and =avx512 with the x86-64-v4 set (AVX-512
 // F/VL/DQ/BW), where Eigen uses 512-bit packets and the tiles get 32 vector registers. Nothing here
 // calls into gradproof::core: threads come in through the fused_context.
@@ -13,6 +13,7 @@
 #include "impl/simd_exp.hpp"
 #include "impl/simd_log1p.hpp"
 #include "impl/small_loss_avx2.hpp"
+#include "impl/wide_loss.hpp"
 
 #include <Eigen/Core>
 
@@ -38,6 +39,8 @@ T fused_loss(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std:
         r = detail::small_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW);
     } else if (n >= 2 * c && c <= detail::narrow_params::max_classes) {
         r = detail::narrow_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW, *ctx);
+    } else if (n < 2 * c) {
+        r = detail::wide_softmax_loss<T>(W, X, y, n, d, c, reg, dS, dW, *ctx);
     } else {
         const Eigen::Map<const matrix<T>> w(W, d, c), x(X, n, d);
         Eigen::Map<matrix<T>> ds(dS, n, c), dw(dW, d, c);

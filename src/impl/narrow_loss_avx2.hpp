@@ -88,6 +88,23 @@ struct avx2_vec<double> {
     static type load(const double* p) { return _mm256_loadu_pd(p); }
     static void store(double* p, type a) { _mm256_storeu_pd(p, a); }
     static type broadcast(const double* p) { return _mm256_broadcast_sd(p); }
+    static type set1(double v) { return _mm256_set1_pd(v); }
+    static type mul(type a, type b) { return _mm256_mul_pd(a, b); }
+    // Masked loads (zeros elsewhere) and stores of the first c ≤ lanes elements: AVX-512VL's mask
+    // registers where available (AVX2's vmaskmov stores are microcoded on AMD Zen).
+#if defined(__AVX512VL__)
+    using mask_type = __mmask8;
+    static mask_type mask(Eigen::Index c) { return static_cast<__mmask8>((1u << c) - 1u); }
+    static type load(const double* p, mask_type m) { return _mm256_maskz_loadu_pd(m, p); }
+    static void store(double* p, mask_type m, type a) { _mm256_mask_storeu_pd(p, m, a); }
+#else
+    using mask_type = __m256i;
+    static mask_type mask(Eigen::Index c) {
+        return _mm256_cmpgt_epi64(_mm256_set1_epi64x(c), _mm256_set_epi64x(3, 2, 1, 0));
+    }
+    static type load(const double* p, mask_type m) { return _mm256_maskload_pd(p, m); }
+    static void store(double* p, mask_type m, type a) { _mm256_maskstore_pd(p, m, a); }
+#endif
     static type fma(type a, type b, type c) { return _mm256_fmadd_pd(a, b, c); }
     static double sum(type a) {
         const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
@@ -103,6 +120,21 @@ struct avx2_vec<float> {
     static type load(const float* p) { return _mm256_loadu_ps(p); }
     static void store(float* p, type a) { _mm256_storeu_ps(p, a); }
     static type broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+    static type set1(float v) { return _mm256_set1_ps(v); }
+    static type mul(type a, type b) { return _mm256_mul_ps(a, b); }
+#if defined(__AVX512VL__)
+    using mask_type = __mmask8;
+    static mask_type mask(Eigen::Index c) { return static_cast<__mmask8>((1u << c) - 1u); }
+    static type load(const float* p, mask_type m) { return _mm256_maskz_loadu_ps(m, p); }
+    static void store(float* p, mask_type m, type a) { _mm256_mask_storeu_ps(p, m, a); }
+#else
+    using mask_type = __m256i;
+    static mask_type mask(Eigen::Index c) {
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(c)), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+    }
+    static type load(const float* p, mask_type m) { return _mm256_maskload_ps(p, m); }
+    static void store(float* p, mask_type m, type a) { _mm256_maskstore_ps(p, m, a); }
+#endif
     static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
     static float sum(type a) {
         __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
@@ -124,6 +156,12 @@ struct avx512_vec<double> {
     static type load(const double* p) { return _mm512_loadu_pd(p); }
     static void store(double* p, type a) { _mm512_storeu_pd(p, a); }
     static type broadcast(const double* p) { return _mm512_set1_pd(*p); }
+    static type set1(double v) { return _mm512_set1_pd(v); }
+    static type mul(type a, type b) { return _mm512_mul_pd(a, b); }
+    using mask_type = __mmask8;
+    static mask_type mask(Eigen::Index c) { return static_cast<__mmask8>((1u << c) - 1u); }
+    static type load(const double* p, mask_type m) { return _mm512_maskz_loadu_pd(m, p); }
+    static void store(double* p, mask_type m, type a) { _mm512_mask_storeu_pd(p, m, a); }
     static type fma(type a, type b, type c) { return _mm512_fmadd_pd(a, b, c); }
     static double sum(type a) {
         return avx2_vec<double>::sum(_mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1)));
@@ -138,6 +176,12 @@ struct avx512_vec<float> {
     static type load(const float* p) { return _mm512_loadu_ps(p); }
     static void store(float* p, type a) { _mm512_storeu_ps(p, a); }
     static type broadcast(const float* p) { return _mm512_set1_ps(*p); }
+    static type set1(float v) { return _mm512_set1_ps(v); }
+    static type mul(type a, type b) { return _mm512_mul_ps(a, b); }
+    using mask_type = __mmask16;
+    static mask_type mask(Eigen::Index c) { return static_cast<__mmask16>((1u << c) - 1u); }
+    static type load(const float* p, mask_type m) { return _mm512_maskz_loadu_ps(m, p); }
+    static void store(float* p, mask_type m, type a) { _mm512_mask_storeu_ps(p, m, a); }
     static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
     static float sum(type a) {
         return avx2_vec<float>::sum(_mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1)));

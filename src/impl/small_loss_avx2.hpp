@@ -53,7 +53,7 @@ struct small_params {
     static constexpr int tile_rows = 8;
 };
 
-// avx2_vec (impl/narrow_loss_avx2.hpp) with masked loads and stores of the first c lanes, and the
+// avx2_vec (impl/narrow_loss_avx2.hpp, with its masked loads and stores of the first c lanes) and the
 // lane-wise operations of the softmax rows, which work on transposed groups of `lanes` rows (one
 // vector per class, one lane per row). Comparisons give all-ones lanes (AVX2 style masks).
 template <class T>
@@ -61,25 +61,8 @@ struct small_vec;
 
 template <>
 struct small_vec<double> : avx2_vec<double> {
-    using avx2_vec<double>::load;
-    using avx2_vec<double>::store;
-#if defined(__AVX512VL__)
-    using mask_type = __mmask8;
-    static mask_type mask(Eigen::Index c) { return static_cast<__mmask8>((1u << c) - 1u); }
-    static type load(const double* p, mask_type m) { return _mm256_maskz_loadu_pd(m, p); }
-    static void store(double* p, mask_type m, type a) { _mm256_mask_storeu_pd(p, m, a); }
-#else
-    using mask_type = __m256i;
-    static mask_type mask(Eigen::Index c) {
-        return _mm256_cmpgt_epi64(_mm256_set1_epi64x(c), _mm256_set_epi64x(3, 2, 1, 0));
-    }
-    static type load(const double* p, mask_type m) { return _mm256_maskload_pd(p, m); }
-    static void store(double* p, mask_type m, type a) { _mm256_maskstore_pd(p, m, a); }
-#endif
-    static type set1(double v) { return _mm256_set1_pd(v); }
     static type add(type a, type b) { return _mm256_add_pd(a, b); }
     static type sub(type a, type b) { return _mm256_sub_pd(a, b); }
-    static type mul(type a, type b) { return _mm256_mul_pd(a, b); }
     static type div(type a, type b) { return _mm256_div_pd(a, b); }
     static type max(type a, type b) { return _mm256_max_pd(a, b); }
     static type unordered(type a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
@@ -129,25 +112,8 @@ struct small_vec<double> : avx2_vec<double> {
 
 template <>
 struct small_vec<float> : avx2_vec<float> {
-    using avx2_vec<float>::load;
-    using avx2_vec<float>::store;
-#if defined(__AVX512VL__)
-    using mask_type = __mmask8;
-    static mask_type mask(Eigen::Index c) { return static_cast<__mmask8>((1u << c) - 1u); }
-    static type load(const float* p, mask_type m) { return _mm256_maskz_loadu_ps(m, p); }
-    static void store(float* p, mask_type m, type a) { _mm256_mask_storeu_ps(p, m, a); }
-#else
-    using mask_type = __m256i;
-    static mask_type mask(Eigen::Index c) {
-        return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(c)), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
-    }
-    static type load(const float* p, mask_type m) { return _mm256_maskload_ps(p, m); }
-    static void store(float* p, mask_type m, type a) { _mm256_maskstore_ps(p, m, a); }
-#endif
-    static type set1(float v) { return _mm256_set1_ps(v); }
     static type add(type a, type b) { return _mm256_add_ps(a, b); }
     static type sub(type a, type b) { return _mm256_sub_ps(a, b); }
-    static type mul(type a, type b) { return _mm256_mul_ps(a, b); }
     static type div(type a, type b) { return _mm256_div_ps(a, b); }
     static type max(type a, type b) { return _mm256_max_ps(a, b); }
     static type unordered(type a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }

@@ -129,6 +129,10 @@ TEST_P(fused_loss_build, matches_the_exact_values_within_the_derived_bounds_acro
     expect_matches_reference(150, 19, 13, 10);   // C = 13: Eigen's GEMM in every build
     expect_matches_reference(1000, 64, 2, 11);   // 32 blocks of 32 rows, the last one ragged
     expect_matches_reference(4, 6, 9000, 12);    // class split with 512-class chunks, ragged last one
+    // SIMD builds: the class split's register tiles (impl/wide_loss.hpp), a partial last vector.
+    expect_matches_reference(3, 530, 300, 24);   // W packed in two k-blocks (512 + 18 rows), 300 = 256 + 44
+    expect_matches_reference(11, 9, 13, 25);     // 8 + 3 rows, 13 classes: one tile of 2 vectors (AVX-512)
+    expect_matches_reference<float>(5, 1100, 300, 26);  // float: k-blocks of 1024, 44 = 2 × 16 + 12 classes
     // SIMD builds: impl/small_loss_avx2.hpp for C ≤ 4 (double) or 8 (float) and N·D ≤ 4096.
     expect_matches_reference(13, 7, 3, 13);      // a tile of 8 rows, then one of 5
     expect_matches_reference(2, 16, 4, 14);      // N < 2C, C fills the vector
