@@ -108,28 +108,32 @@ void wide_store_last(T* p, Eigen::Index last, typename narrow_vec<T>::type a) {
 }
 
 // Copies rows [r0, r0 + len) of the columns [c0, c1) of m (row stride ld) into p, tile by tile: the
-// tile at j0 (CV vectors) takes len·CV·L elements at p + (j0 − c0)·len, row after row. Contiguous
-// loads for the tiles instead of one page per row of a wide matrix.
+// tile at j0 (CV vectors) takes len·CV·L elements at p + (j0 − c0)·len, row after row, its last
+// vector padded with zeros. Rows outside, tiles inside, so that m is read along its rows (one
+// stream) rather than down a column of tiles (one page per row of a wide matrix); by vectors, not
+// a library copy per tile row (at (64, 512, 50257) a million calls of 192 bytes).
 template <class T>
 void wide_pack(const T* m, Eigen::Index ld, Eigen::Index r0, Eigen::Index len, Eigen::Index c0, Eigen::Index c1,
                T* p) {
-    wide_for_tiles<T>(c0, c1, [&](Eigen::Index j0, auto cv, Eigen::Index last) {
-        constexpr Eigen::Index w = decltype(cv)::value * narrow_vec<T>::lanes;
-        const Eigen::Index valid = w - narrow_vec<T>::lanes + last;
-        T* out = p + (j0 - c0) * len;
-        for (Eigen::Index r = 0; r < len; ++r) {
-            std::copy_n(m + (r0 + r) * ld + j0, valid, out + r * w);
-            std::fill(out + r * w + valid, out + (r + 1) * w, T(0));
-        }
-    });
+    using V = narrow_vec<T>;
+    constexpr Eigen::Index L = V::lanes;
+    for (Eigen::Index r = 0; r < len; ++r)
+        wide_for_tiles<T>(c0, c1, [&](Eigen::Index j0, auto cv, Eigen::Index last) {
+            constexpr int CV = decltype(cv)::value;
+            const T* src = m + (r0 + r) * ld + j0;
+            T* out = p + (j0 - c0) * len + r * CV * L;
+            GRADPROOF_UNROLL
+            for (int v = 0; v < CV - 1; ++v) V::store(out + v * L, V::load(src + v * L));
+            V::store(out + (CV - 1) * L, wide_load_last(src + (CV - 1) * L, last));
+        });
 }
 
-// S[:, c0 .. c1) = X·W[:, c0 .. c1) for all n rows, k-block by k-block: the block of W packed, then every class tile × row tile adds the
-// block's products to its accumulators (zero for the first block, else the partial sums in S:
-// the FMA chain over k continues in order).
+// S[:, c0 .. c1) = X·W[:, c0 .. c1) for all n rows, k-block by k-block: the block of W packed,
+// then every class tile × row tile adds the block's products to its accumulators (zero for the
+// first block, else the partial sums in S: the FMA chain over k continues in order).
 template <class T>
-void wide_scores_chunk(const T* W, const T* X, Eigen::Index n, Eigen::Index d, Eigen::Index c,
-                               Eigen::Index c0, Eigen::Index c1, T* S, std::vector<T>& pack) {
+void wide_scores_chunk(const T* W, const T* X, Eigen::Index n, Eigen::Index d, Eigen::Index c, Eigen::Index c0,
+                       Eigen::Index c1, T* S, std::vector<T>& pack) {
     using V = narrow_vec<T>;
     constexpr Eigen::Index L = V::lanes;
     constexpr int R = wide_params::row_tile;
