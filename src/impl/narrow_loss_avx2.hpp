@@ -3,8 +3,9 @@
 // (impl/kernels_simd.cpp): with -mavx2 -mfma the tiles are 256-bit vectors in 16 registers; with
 // AVX-512 (x86-64-v4) they are 512-bit vectors in 32 registers (narrow_vec). Why 512 bits: on
 // Intel cores with two 512-bit FMA units a zmm FMA does twice the work of a ymm one in the same
-// slot (measured on an Intel Xeon VM: 4.95 FMAs/ns either width) — at (4096, 3073, 10) the kernel
-// went 12.8 → 8.7 ms in double and 6.6 → 4.2 ms in float there; AMD Zen 4 splits a zmm
+// slot (measured on an Intel Xeon VM: 4.95 FMAs/ns either width) — the kernel takes 0.86× (f64) and
+// 0.82× (f32) of the 256-bit version's time at (4096, 3073, 10) there, 0.81× and 0.85× at
+// (500, 3073, 10), both builds timed alternately in one process; AMD Zen 4 splits a zmm
 // instruction into two 256-bit halves, so there it does the same work in half the instructions.
 //
 // Why. With C = 10 both products of the loss are skinny (X_b·W is B×D times D×10): Eigen's GEMM
