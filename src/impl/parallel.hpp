@@ -3,7 +3,8 @@
 // Thread count: set_num_threads(n) (n ≥ 1; 0 restores the default), else the environment
 // variable GRADPROOF_THREADS (a positive integer, read once), else
 // std::thread::hardware_concurrency(). It is an upper bound: a kernel uses fewer threads when it
-// has fewer tasks or too little work for a thread's start-up (~30 µs) to pay off.
+// has fewer tasks or too little work for waking a thread (a few µs, see min_flops_per_thread) to
+// pay off.
 //
 // Determinism: a kernel splits its work into tasks that are fixed by the problem's shape alone
 // and writes each task's result to its own slot; slots are combined afterwards in task order on
@@ -34,13 +35,14 @@ int parse_thread_count(const char* value);
 // here after every thread has joined.
 void parallel_for_threads(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& task);
 
-// ~30 µs of thread start-up must stay small against a thread's share: 2^22 flops is ≈ 0.1–0.4 ms
-// at the single-core GEMM rate of Eigen (10–50 GFLOP/s, SSE2 to AVX2).
-inline constexpr double min_flops_per_thread = 4194304.0;
+// Waking a pooled worker (impl/parallel.cpp: 4–25 µs measured) must stay small against a thread's
+// share: 2^21 flops is ≈ 10–200 µs at the single-core GEMM rate of Eigen (10–200 GFLOP/s, SSE2 to
+// AVX-512).
+inline constexpr double min_flops_per_thread = 2097152.0;
 
 // Threads worth using for `work` flops split into `tasks` tasks: at most `limit`, at most one per
 // task, and one per min_flops_per_thread of work so that small problems stay single-threaded and
-// never pay thread start-up. Inline: the separately built AVX2 kernels use it too.
+// never pay a wake-up. Inline: the separately built AVX2 kernels use it too.
 inline std::size_t threads_for_limit(double work, std::size_t tasks, std::size_t limit) {
     const double by_work = work / min_flops_per_thread;
     std::size_t t = limit < tasks ? limit : tasks;

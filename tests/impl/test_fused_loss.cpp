@@ -12,14 +12,18 @@
 #include "reference/point.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace gradproof;
@@ -400,4 +404,59 @@ TEST(threads, fork_join_runs_every_task_once_and_rethrows) {
                              if (i == 7) throw std::runtime_error("task 7");
                          }),
                  std::runtime_error);
+}
+
+// Each loop of `loops` runs every one of `tasks` tasks exactly once on up to `threads` threads.
+bool loops_run_every_task_once(int loops, std::size_t tasks, std::size_t threads) {
+    bool ok = true;
+    for (int l = 0; l < loops; ++l) {
+        std::vector<std::atomic<int>> runs(tasks);
+        detail::parallel_for_threads(tasks, threads, [&](std::size_t i) { runs[i].fetch_add(1); });
+        for (const auto& r : runs) ok = ok && r.load() == 1;
+    }
+    return ok;
+}
+
+TEST(threads, pooled_workers_run_loop_after_loop_awake_or_asleep) {
+    for (int round = 0; round < 20; ++round) {
+        EXPECT_TRUE(loops_run_every_task_once(50, 13, 3));  // back to back: the workers still waiting
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // long enough for them to sleep
+    }
+}
+
+TEST(threads, the_pool_works_after_a_task_throws) {
+    EXPECT_THROW(detail::parallel_for_threads(8, 2, [](std::size_t) { throw std::runtime_error("every task"); }),
+                 std::runtime_error);
+    EXPECT_TRUE(loops_run_every_task_once(10, 9, 2));
+}
+
+TEST(threads, a_parallel_loop_inside_a_task_runs_on_threads_of_its_own) {
+    std::vector<std::atomic<int>> runs(6 * 7);
+    detail::parallel_for_threads(6, 2, [&](std::size_t outer) {
+        detail::parallel_for_threads(7, 2, [&](std::size_t inner) { runs[outer * 7 + inner].fetch_add(1); });
+    });
+    for (const auto& r : runs) EXPECT_EQ(r.load(), 1);
+}
+
+TEST(threads, parallel_loops_from_two_threads_at_once_both_complete) {
+    bool ok_a = false, ok_b = false;
+    std::thread a([&] { ok_a = loops_run_every_task_once(200, 11, 2); });
+    std::thread b([&] { ok_b = loops_run_every_task_once(200, 5, 3); });
+    a.join();
+    b.join();
+    EXPECT_TRUE(ok_a);
+    EXPECT_TRUE(ok_b);
+}
+
+TEST(threads, a_forked_child_runs_parallel_loops_without_the_parents_workers) {
+    ASSERT_TRUE(loops_run_every_task_once(3, 4, 2));  // the parent's pool exists
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::alarm(20);  // a child waiting for workers that fork() did not copy dies instead of hanging
+        ::_exit(loops_run_every_task_once(20, 4, 2) ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 }
