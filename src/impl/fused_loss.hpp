@@ -60,6 +60,7 @@
 #include "impl/kernel_isa.hpp"
 #include "impl/math.hpp"
 #include "impl/parallel.hpp"
+#include "impl/scratch.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include "impl/simd_exp.hpp"
@@ -273,11 +274,13 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
     const double work = 4.0 * double(n) * double(d) * double(c);
     const std::size_t chunks = row_chunk_count(work, blocks, n, c);
 
-    // Chunk 0 accumulates into dW itself. Sized now: a view cannot resize what it refers to.
-    std::vector<matrix<T>> acc(chunks - 1, matrix<T>(d, c));
+    // Chunk 0 accumulates into dW itself, the others into memory kept between calls
+    // (impl/scratch.hpp); the first block of a chunk writes its accumulator whole.
+    const thread_scratch<T, 2> acc_mem((chunks - 1) * static_cast<std::size_t>(d * c));
+    auto acc = [&](std::size_t k) { return Eigen::Map<matrix<T>>(acc_mem.data() + (k - 1) * std::size_t(d * c), d, c); };
     std::array<T, P::max_chunks> loss_part{};  // no allocation: tiny problems pay per call
     auto run_chunk = [&](std::size_t chunk) {
-        auto a = chunk == 0 ? view<T>(dW) : view<T>(acc[chunk - 1]);
+        auto a = chunk == 0 ? view<T>(dW) : view<T>(acc(chunk));
         const Eigen::Index b0 = blocks * Eigen::Index(chunk) / Eigen::Index(chunks);
         const Eigen::Index b1 = blocks * Eigen::Index(chunk + 1) / Eigen::Index(chunks);
         T part = T(0);
@@ -296,7 +299,7 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
 
     T loss_sum = loss_part[0];
     for (std::size_t k = 1; k < chunks; ++k) {
-        dW += acc[k - 1];
+        dW += acc(k);
         loss_sum += loss_part[k];
     }
     return loss_sum;

@@ -39,6 +39,7 @@
 #pragma once
 
 #include "impl/fused_loss.hpp"
+#include "impl/scratch.hpp"
 
 #include <immintrin.h>
 
@@ -48,7 +49,6 @@
 #include <cstdint>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 // Register tiles only stay in registers when their loops are unrolled completely (GCC's -O2 does
 // not unroll them by itself).
@@ -374,20 +374,25 @@ fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y,
     constexpr Eigen::Index line = Eigen::Index(64 / sizeof(T));
     const Eigen::Index ld = (d + line - 1) / line * line;
     const auto dc = static_cast<std::size_t>(ld * c);
-    std::vector<T, Eigen::aligned_allocator<T>> wt(dc, T(0));  // Wᵀ
+    // Wᵀ (zero beyond d) and one accumulator per chunk, in memory kept between calls (impl/scratch.hpp).
+    const thread_scratch<T, 0> wt_mem(dc);
+    T* const wt = wt_mem.data();
+    for (Eigen::Index j = 0; j < c; ++j) std::fill(wt + j * ld + d, wt + (j + 1) * ld, T(0));
     for (Eigen::Index k = 0; k < d; ++k)
-        for (Eigen::Index j = 0; j < c; ++j) wt[static_cast<std::size_t>(j * ld + k)] = W[k * c + j];
-    std::vector<T, Eigen::aligned_allocator<T>> acc(chunks * dc, T(0));  // one accumulator per chunk
+        for (Eigen::Index j = 0; j < c; ++j) wt[j * ld + k] = W[k * c + j];
+    const thread_scratch<T, 1> acc_mem(chunks * dc);
+    T* const acc = acc_mem.data();
     std::array<T, fused_params::max_chunks> loss_part{};
 
     auto run_chunk = [&](std::size_t chunk) {
-        T* acct = acc.data() + chunk * dc;
+        T* acct = acc + chunk * dc;
+        std::fill(acct, acct + dc, T(0));  // on the thread that fills it: in its cache
         const Eigen::Index b0 = blocks * Eigen::Index(chunk) / Eigen::Index(chunks);
         const Eigen::Index b1 = blocks * Eigen::Index(chunk + 1) / Eigen::Index(chunks);
         T part = T(0);
         for (Eigen::Index b = b0; b < b1; ++b) {
             const Eigen::Index r0 = b * rows_per_block, rows = std::min(rows_per_block, n - r0);
-            narrow_scores_block(X + r0 * d, rows, wt.data(), ld, d, dS + r0 * c, c);
+            narrow_scores_block(X + r0 * d, rows, wt, ld, d, dS + r0 * c, c);
             part += softmax_rows_loss_and_ds(dS + r0 * c, rows, c, y + r0);
             const Eigen::Index next_rows = b + 1 < b1 ? std::min(rows_per_block, n - r0 - rows) : 0;
             narrow_gradient_block(X + r0 * d, d, rows, dS + r0 * c, c, acct, ld, X + (r0 + rows) * d,
@@ -399,7 +404,7 @@ fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y,
 
     T loss_sum = loss_part[0];
     for (std::size_t ch = 1; ch < chunks; ++ch) {
-        const T* a = acc.data() + ch * dc;
+        const T* a = acc + ch * dc;
         for (std::size_t e = 0; e < dc; ++e) acc[e] += a[e];
         loss_sum += loss_part[ch];
     }
@@ -409,7 +414,7 @@ fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y,
     for (Eigen::Index k = 0; k < d; ++k)
         for (Eigen::Index j = 0; j < c; ++j) {
             const T w = W[k * c + j];
-            dW[k * c + j] = acc[static_cast<std::size_t>(j * ld + k)] / nn + reg * w;
+            dW[k * c + j] = acc[j * ld + k] / nn + reg * w;
             sumsq[static_cast<std::size_t>(j)] += w * w;
         }
     fused_sums<T> r;

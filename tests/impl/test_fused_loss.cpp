@@ -205,6 +205,31 @@ TEST_P(fused_loss_build, results_are_bitwise_identical_for_every_thread_count) {
     }
 }
 
+// The kernels keep their temporaries between calls (impl/scratch.hpp): a call after calls at
+// other shapes, whose leftovers fill that memory, must give what a call on a fresh thread gives.
+TEST_P(fused_loss_build, results_do_not_depend_on_earlier_calls_at_other_shapes) {
+    const isa_guard isa(GetParam());
+    if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
+    const thread_count_guard guard;
+    set_num_threads(2);
+    const auto narrow = random_problem<float>(300, 37, 10, 31);   // Wᵀ rows padded past D = 37
+    const auto rows = random_problem<double>(900, 150, 20, 32);   // row split with chunk accumulators
+    const auto wider = random_problem<float>(300, 45, 10, 33);
+    const auto bigger = random_problem<double>(1200, 160, 20, 34);
+    loss_result<float> fresh_narrow;
+    loss_result<double> fresh_rows;
+    std::thread([&] {
+        fresh_narrow = impl::vectorized::softmax_loss<float>(narrow.W, narrow.X, narrow.y, 1e-3f);
+        fresh_rows = impl::vectorized::softmax_loss<double>(rows.W, rows.X, rows.y, 1e-3);
+    }).join();
+    for (int repeat = 0; repeat < 2; ++repeat) {
+        (void)impl::vectorized::softmax_loss<float>(wider.W, wider.X, wider.y, 1e-3f);
+        expect_bitwise_equal(fresh_narrow, impl::vectorized::softmax_loss<float>(narrow.W, narrow.X, narrow.y, 1e-3f), 2);
+        (void)impl::vectorized::softmax_loss<double>(bigger.W, bigger.X, bigger.y, 1e-3);
+        expect_bitwise_equal(fresh_rows, impl::vectorized::softmax_loss<double>(rows.W, rows.X, rows.y, 1e-3), 2);
+    }
+}
+
 TEST_P(fused_loss_build, overflowing_row_gives_nan_in_that_row_only_and_masked_classes_get_zero) {
     const isa_guard isa(GetParam());
     if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
