@@ -180,8 +180,12 @@ struct fused_params {
     static constexpr std::size_t block_bytes = std::size_t(2) * 1024 * 1024;
     // Upper bound on row chunks (per-chunk dW accumulators): enough for 16 threads.
     static constexpr std::size_t max_chunks = 16;
-    // Flops of one chunk at least, so that a chunk's accumulator is amortised.
-    static constexpr double min_chunk_flops = 4194304.0;
+    // Flops of one chunk at least, so that a chunk's accumulator is amortised: the accumulators are
+    // zeroed and added up once per call (D·C elements each, memory work, ≈ 20× a flop's time).
+    // Measured at (500, 3073, 10) with 2 threads, register-tiled kernel: 2^24 (2 chunks) takes
+    // 0.86–0.93× the time of 2^22 (8 chunks). The price: a problem this size cannot use more than
+    // work/2^24 threads (the chunks depend on the shape only, for determinism).
+    static constexpr double min_chunk_flops = 16777216.0;
     // Classes per column chunk in the class split: a power of two between 256 and 1024, about C/16.
     // Wide chunks make the dW product (depth N, small) efficient: at (64, 512, 50257) 1024 classes
     // take 0.78× (f64) and 0.63× (f32) of the time of 256; narrow ones give every thread several

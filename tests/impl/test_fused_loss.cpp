@@ -121,7 +121,7 @@ TEST_P(fused_loss_build, matches_the_exact_values_within_the_derived_bounds_acro
     if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
     expect_matches_reference(1, 1, 1, 1);
     expect_matches_reference(8, 16, 4, 2);       // one block, one chunk
-    expect_matches_reference(700, 900, 3, 3);    // 72 rows a block: 10 blocks, several chunks
+    expect_matches_reference(700, 900, 3, 3);    // 72 rows a block: 10 blocks
     expect_matches_reference(301, 5000, 7, 4);   // 13 rows a block, ragged last block
     expect_matches_reference(5, 40, 700, 5);     // class split: 3 column chunks, ragged last one
     expect_matches_reference(19, 10, 10, 6);     // N < 2C boundary: class split with one chunk
@@ -188,9 +188,10 @@ TEST_P(fused_loss_build, results_are_bitwise_identical_for_every_thread_count) {
     const isa_guard isa(GetParam());
     if (!isa.available) GTEST_SKIP() << "this machine cannot run the " << kernel_isa_name(GetParam()) << " build";
     const thread_count_guard guard;
-    const auto rows = random_problem<double>(3000, 200, 8, 11);     // row split, 4 chunks
+    const auto rows = random_problem<double>(3000, 800, 8, 11);     // row split, 4 chunks
     const auto cls = random_problem<double>(16, 300, 2000, 12);     // class split, 8 column chunks
-    const auto rowsf = random_problem<float>(3000, 200, 8, 13);
+    const auto rowsf = random_problem<float>(3000, 800, 8, 13);
+    ASSERT_EQ(detail::row_chunk_count(4.0 * 3000 * 800 * 8, 10, 3000, 8), 4u);  // 10: Eigen path's blocks
     set_num_threads(1);
     const auto r1 = impl::vectorized::softmax_loss<double>(rows.W, rows.X, rows.y, 1e-3);
     const auto c1 = impl::vectorized::softmax_loss<double>(cls.W, cls.X, cls.y, 1e-3);
@@ -213,9 +214,10 @@ TEST_P(fused_loss_build, results_do_not_depend_on_earlier_calls_at_other_shapes)
     const thread_count_guard guard;
     set_num_threads(2);
     const auto narrow = random_problem<float>(300, 37, 10, 31);   // Wᵀ rows padded past D = 37
-    const auto rows = random_problem<double>(900, 150, 20, 32);   // row split with chunk accumulators
+    const auto rows = random_problem<double>(2000, 400, 20, 32);  // row split, 4 chunks
     const auto wider = random_problem<float>(300, 45, 10, 33);
-    const auto bigger = random_problem<double>(1200, 160, 20, 34);
+    const auto bigger = random_problem<double>(2400, 420, 20, 34);
+    ASSERT_EQ(detail::row_chunk_count(4.0 * 2000 * 400 * 20, 4, 2000, 20), 2u);  // 4 blocks of 655 rows
     loss_result<float> fresh_narrow;
     loss_result<double> fresh_rows;
     std::thread([&] {
