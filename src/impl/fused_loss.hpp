@@ -280,7 +280,8 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
 
     // Chunk 0 accumulates into dW itself, the others into memory kept between calls
     // (impl/scratch.hpp); the first block of a chunk writes its accumulator whole.
-    const thread_scratch<T, 2> acc_mem((chunks - 1) * static_cast<std::size_t>(d * c));
+    const thread_scratch<T, scratch_tag::row_split_accumulators> acc_mem((chunks - 1) *
+                                                                         static_cast<std::size_t>(d * c));
     auto acc = [&](std::size_t k) { return Eigen::Map<matrix<T>>(acc_mem.data() + (k - 1) * std::size_t(d * c), d, c); };
     std::array<T, P::max_chunks> loss_part{};  // no allocation: tiny problems pay per call
     auto run_chunk = [&](std::size_t chunk) {

@@ -375,12 +375,12 @@ fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y,
     const Eigen::Index ld = (d + line - 1) / line * line;
     const auto dc = static_cast<std::size_t>(ld * c);
     // Wᵀ (zero beyond d) and one accumulator per chunk, in memory kept between calls (impl/scratch.hpp).
-    const thread_scratch<T, 0> wt_mem(dc);
+    const thread_scratch<T, scratch_tag::narrow_wt> wt_mem(dc);
     T* const wt = wt_mem.data();
     for (Eigen::Index j = 0; j < c; ++j) std::fill(wt + j * ld + d, wt + (j + 1) * ld, T(0));
     for (Eigen::Index k = 0; k < d; ++k)
         for (Eigen::Index j = 0; j < c; ++j) wt[j * ld + k] = W[k * c + j];
-    const thread_scratch<T, 1> acc_mem(chunks * dc);
+    const thread_scratch<T, scratch_tag::narrow_accumulators> acc_mem(chunks * dc);
     T* const acc = acc_mem.data();
     std::array<T, fused_params::max_chunks> loss_part{};
 

@@ -1,18 +1,18 @@
 // thread_scratch: a kernel's temporaries, kept between calls on the calling thread.
 //
-// Why. The register-tiled kernels need Wᵀ, per-chunk accumulators and packed panels on every call.
+// Why. The fused kernels need Wᵀ and per-chunk accumulators on every call.
 // From malloc, a freed block at the top of the heap goes back to the system once the free space
 // there passes glibc's trim threshold (128 KiB until a larger mmap'ed block is freed), and the next
 // call page-faults on every 4 KiB page of it again. On a 2-vCPU VM (AMD EPYC, Linux 6.18) a fault
 // costs ≈ 6 µs: at (32, 3073, 10) in float that was ≈ 380 µs of a 434 µs call (50 µs with the
 // trim threshold raised). Kept buffers are faulted in once.
 //
-// Memory: each (T, Tag) keeps one buffer per thread that used it, as large as the largest request
+// Memory: each (T, tag) keeps one buffer per thread that used it, as large as the largest request
 // up to max_kept_scratch_bytes; a larger request is served and freed as before (it is mmap'ed, and its
 // faults are small against the work of a problem that size).
 //
 // Contents are not initialised: a caller writes every element it reads. A second live
-// thread_scratch of the same (T, Tag) on a thread (re-entry) gets memory of its own, and so does
+// thread_scratch of the same (T, tag) on a thread (re-entry) gets memory of its own, and so does
 // every request for a type that is not trivially copyable (multiprecision numbers carry a
 // precision and own memory: nothing of theirs outlives the call).
 #pragma once
@@ -27,7 +27,10 @@ namespace gradproof::detail {
 
 inline constexpr std::size_t max_kept_scratch_bytes = std::size_t(16) << 20;
 
-template <class T, int Tag>
+// Which temporary a scratch buffer holds: one kept buffer per tag (and type) and thread.
+enum class scratch_tag { narrow_wt, narrow_accumulators, row_split_accumulators };
+
+template <class T, scratch_tag Tag>
 class thread_scratch {
 public:
     explicit thread_scratch(std::size_t count) {
