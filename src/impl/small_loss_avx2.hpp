@@ -53,7 +53,7 @@ struct small_params {
     static constexpr int tile_rows = 8;
 };
 
-// avx2_vec (impl/narrow_loss_avx2.hpp, with its masked loads and stores of the first c lanes) and the
+// avx2_vec (impl/narrow_loss_avx2.hpp: arithmetic, and masked loads and stores of the first c lanes) and the
 // lane-wise operations of the softmax rows, which work on transposed groups of `lanes` rows (one
 // vector per class, one lane per row). Comparisons give all-ones lanes (AVX2 style masks).
 template <class T>
@@ -61,9 +61,7 @@ struct small_vec;
 
 template <>
 struct small_vec<double> : avx2_vec<double> {
-    static type add(type a, type b) { return _mm256_add_pd(a, b); }
     static type sub(type a, type b) { return _mm256_sub_pd(a, b); }
-    static type div(type a, type b) { return _mm256_div_pd(a, b); }
     static type max(type a, type b) { return _mm256_max_pd(a, b); }
     static type unordered(type a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
     static type equal(type a, type b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
@@ -112,9 +110,7 @@ struct small_vec<double> : avx2_vec<double> {
 
 template <>
 struct small_vec<float> : avx2_vec<float> {
-    static type add(type a, type b) { return _mm256_add_ps(a, b); }
     static type sub(type a, type b) { return _mm256_sub_ps(a, b); }
-    static type div(type a, type b) { return _mm256_div_ps(a, b); }
     static type max(type a, type b) { return _mm256_max_ps(a, b); }
     static type unordered(type a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
     static type equal(type a, type b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
