@@ -18,8 +18,11 @@
 //     stays in L1 while every row pair of the block uses it; the rows' next chunk is prefetched
 //     (the chunked order has too many short streams for the hardware prefetcher);
 //   • gradient dWᵀ += dS_bᵀ·X_b into a C×D accumulator per chunk (Wᵀ's layout): two vectors of k
-//     × class_tile classes per tile over the B rows of the block; meanwhile the next block of X is
-//     prefetched, so that the memory traffic of the next scores pass overlaps this compute-bound one.
+//     × class_tile classes per tile over the B rows of the block. It prefetches nothing: the scores
+//     pass fetches its rows' next chunk itself, and prefetching the next block here cost more than
+//     it saved (the whole block: 2 × 393 KB with this one overflowed L2, from which this pass
+//     re-reads its block; its first chunk only: stalls on the prefetches themselves, 7 % of the
+//     time at (4096, 3073, 10), and without them (2000, 400, 10) took 0.78× the time).
 // Blocks of B = 32 rows: the accumulator is read and written once per block (2C/B of X's traffic)
 // and X_b is re-read by the gradient pass from L2, not memory: X is read from memory once.
 //
@@ -348,20 +351,12 @@ void narrow_gradient_columns(const T* x, Eigen::Index d, Eigen::Index rows, cons
 
 // acct (C×d) += dS_bᵀ·X_b for one block: tiles of two vectors of k × class_tile classes (2 + CT
 // loads per 2·CT FMAs), then one vector, then the scalar tail.
-// next/next_bytes: the next block of X, prefetched into the caches little by little while this
-// compute-bound pass runs, so that the next scores pass does not wait for memory.
 template <class T>
 void narrow_gradient_block(const T* x, Eigen::Index d, Eigen::Index rows, const T* ds, Eigen::Index c, T* acct,
-                           Eigen::Index ld, const T* next, std::size_t next_bytes) {
+                           Eigen::Index ld) {
     constexpr Eigen::Index L = narrow_vec<T>::lanes;
-    const char* pf = reinterpret_cast<const char*>(next);
-    std::size_t pf_done = 0;
     Eigen::Index k = 0;
-    for (; k + 2 * L <= d; k += 2 * L) {
-        const std::size_t target = next_bytes / static_cast<std::size_t>(d) * static_cast<std::size_t>(k + 2 * L);
-        for (; pf_done < target; pf_done += 64) _mm_prefetch(pf + pf_done, _MM_HINT_T2);
-        narrow_gradient_columns<T, 2>(x, d, rows, ds, c, acct, ld, k);
-    }
+    for (; k + 2 * L <= d; k += 2 * L) narrow_gradient_columns<T, 2>(x, d, rows, ds, c, acct, ld, k);
     for (; k + L <= d; k += L) narrow_gradient_columns<T, 1>(x, d, rows, ds, c, acct, ld, k);
     for (; k < d; ++k)
         for (Eigen::Index j = 0; j < c; ++j) {
@@ -438,9 +433,7 @@ fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y,
             const Eigen::Index r0 = b * rows_per_block, rows = std::min(rows_per_block, n - r0);
             narrow_scores_block(X + r0 * d, rows, wt, ld, d, dS + r0 * c, c);
             part += softmax_rows_loss_and_ds(dS + r0 * c, rows, c, y + r0);
-            const Eigen::Index next_rows = b + 1 < b1 ? std::min(rows_per_block, n - r0 - rows) : 0;
-            narrow_gradient_block(X + r0 * d, d, rows, dS + r0 * c, c, acct, ld, X + (r0 + rows) * d,
-                                  static_cast<std::size_t>(next_rows * d) * sizeof(T));
+            narrow_gradient_block(X + r0 * d, d, rows, dS + r0 * c, c, acct, ld);
         }
         loss_part[chunk] = part;
     };
