@@ -1,7 +1,7 @@
 // Is issue 5's target at (N, D, C) = (8, 16, 4) within reach? The target is 2× the time of one
-// read of X and W at the machine's memory bandwidth: 768 bytes (float) or 1536 (double) at
-// 50–78 GB/s, i.e. a whole call — checks, loss and gradient — in 20–31 ns (float) or 39–61 ns
-// (double). This times, side by side:
+// read of X and W at the machine's memory bandwidth: 768 bytes (float) or 1536 (double) at the
+// 38–78 GB/s measured on this project's Zen 5, i.e. a whole call — checks, loss and gradient — in
+// 20–40 ns (float) or 39–80 ns (double). This times, side by side:
 //   • floor: a kernel written for exactly this shape in the fewest AVX-512 instructions found
 //     (bench/tiny_floor_kernels.cpp), without argument checks, NaN handling or accurate exp/log —
 //     faster than any correct kernel can be;
@@ -9,8 +9,9 @@
 //   • the library's vectorized::softmax_loss_into, the call `gradproof bench` times.
 // bytes_per_second counts the 768 or 1536 bytes: the target asks for at least half the measured
 // read bandwidth (`gradproof bench` prints it; bench_softmax_loss's bm_read_bandwidth measures it).
-// Before timing, each floor's loss and dW are compared with the library's; a floor that disagrees
-// by more than its polynomials explain is not timed. Run:
+// Before timing either variant, the full floor's loss and dW are compared with the library's (the
+// products-only variant computes something else by design); a floor that disagrees by more than
+// its polynomials explain is not timed. Run:
 //   bench_tiny_floor --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include "impl/vectorized.hpp"
 
