@@ -132,12 +132,19 @@ float floor_f32(const float* X, const float* W, const std::int32_t* y, float reg
         loss = _mm512_mask_add_ps(loss, 0x1111, loss, ProductsOnly ? sum : log_poly(sum));  // ℓ = log Σ − z_y
         loss = _mm512_mask_sub_ps(loss, hot, loss, z);
     }
+    // dS row i repeated in every lane group (the shuffle's selector must be a literal: at -O1/-O2
+    // a loop index is not folded into one).
+    __m512 ds_row[8];
+    for (int h = 0; h < 2; ++h) {
+        ds_row[4 * h] = _mm512_shuffle_f32x4(ds[h], ds[h], 0x00);
+        ds_row[4 * h + 1] = _mm512_shuffle_f32x4(ds[h], ds[h], 0x55);
+        ds_row[4 * h + 2] = _mm512_shuffle_f32x4(ds[h], ds[h], 0xAA);
+        ds_row[4 * h + 3] = _mm512_shuffle_f32x4(ds[h], ds[h], 0xFF);
+    }
     __m512 g[4], sumsq = _mm512_setzero_ps();
     for (int m = 0; m < 4; ++m) g[m] = _mm512_mul_ps(w[m], _mm512_set1_ps(reg));
-    for (int i = 0; i < 8; ++i) {
-        const __m512 d = _mm512_shuffle_f32x4(ds[i / 4], ds[i / 4], (i % 4) * 0x55);
-        for (int m = 0; m < 4; ++m) g[m] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx[m], x[i]), d, g[m]);
-    }
+    for (int i = 0; i < 8; ++i)
+        for (int m = 0; m < 4; ++m) g[m] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx[m], x[i]), ds_row[i], g[m]);
     for (int m = 0; m < 4; ++m) {
         _mm512_storeu_ps(dW + 16 * m, g[m]);
         sumsq = _mm512_fmadd_ps(w[m], w[m], sumsq);
@@ -180,12 +187,15 @@ double floor_f64(const double* X, const double* W, const std::int32_t* y, double
         loss = _mm512_mask_add_pd(loss, 0x11, loss, ProductsOnly ? sum : log_poly(sum));
         loss = _mm512_mask_sub_pd(loss, hot, loss, z);
     }
+    __m512d ds_row[8];
+    for (int h = 0; h < 4; ++h) {
+        ds_row[2 * h] = _mm512_shuffle_f64x2(ds[h], ds[h], 0x44);
+        ds_row[2 * h + 1] = _mm512_shuffle_f64x2(ds[h], ds[h], 0xEE);
+    }
     __m512d g[8], sumsq = _mm512_setzero_pd();
     for (int m = 0; m < 8; ++m) g[m] = _mm512_mul_pd(w[m], _mm512_set1_pd(reg));
-    for (int i = 0; i < 8; ++i) {
-        const __m512d d = _mm512_shuffle_f64x2(ds[i / 2], ds[i / 2], i % 2 ? 0xEE : 0x44);
-        for (int m = 0; m < 8; ++m) g[m] = _mm512_fmadd_pd(perm(i, m), d, g[m]);
-    }
+    for (int i = 0; i < 8; ++i)
+        for (int m = 0; m < 8; ++m) g[m] = _mm512_fmadd_pd(perm(i, m), ds_row[i], g[m]);
     for (int m = 0; m < 8; ++m) {
         _mm512_storeu_pd(dW + 8 * m, g[m]);
         sumsq = _mm512_fmadd_pd(w[m], w[m], sumsq);
