@@ -13,37 +13,37 @@ namespace gradproof::properties {
 using reference::lmatrix;
 
 template <class T>
-void check_loss_case(const subject& s, const loss_case<T>& c) {
+void check_loss_case(property_context& ctx, const subject& s, const loss_case<T>& c) {
     const auto& f = s.at<T>().softmax_loss;
     const auto out = call_entry("softmax_loss", [&] { return f(c.W, c.X, c.y, c.reg); });
     const lmatrix W = widen(c.W), X = widen(c.X);
     const auto ref = reference::softmax_loss(W, X, c.y, static_cast<long double>(c.reg));
     const auto tol = softmax_loss_tolerance<T>(W, X, c.y, static_cast<long double>(c.reg), ref);
-    require_close<T>("loss", out.loss, ref.loss, tol.loss, tol.loss_componentwise);
-    require_close<T>("dW", out.dW, ref.dW, tol.dW);
-    if (out.dS.size() > 0) require_close<T>("dS", out.dS, ref.dS, tol.dS);
+    require_close<T>(ctx, "loss", out.loss, ref.loss, tol.loss, tol.loss_componentwise);
+    require_close<T>(ctx, "dW", out.dW, ref.dW, tol.dW);
+    if (out.dS.size() > 0) require_close<T>(ctx, "dS", out.dS, ref.dS, tol.dS);
 }
 
 template <class T>
-void check_cross_entropy_case(const subject& s, const logits_case<T>& c) {
+void check_cross_entropy_case(property_context& ctx, const subject& s, const logits_case<T>& c) {
     const auto out = call_entry("cross_entropy", [&] { return s.at<T>().cross_entropy(c.z, c.y); });
     const lmatrix z = widen(c.z);
     const auto ref = reference::cross_entropy(z, c.y);
     const auto tol = cross_entropy_tolerance<T>(z, c.y, ref);
-    require_close<T>("loss", out.loss, ref.loss, tol.loss, tol.loss_componentwise);
-    require_close<T>("dlogits", out.dlogits, ref.dlogits, tol.dlogits);
+    require_close<T>(ctx, "loss", out.loss, ref.loss, tol.loss, tol.loss_componentwise);
+    require_close<T>(ctx, "dlogits", out.dlogits, ref.dlogits, tol.dlogits);
 }
 
 template <class T>
-void loss_and_gradient_match_the_reference(const subject& s) {
-    check_loss_case<T>(s, *gen::loss<T>());
+void loss_and_gradient_match_the_reference(property_context& ctx, const subject& s) {
+    check_loss_case<T>(ctx, s, ctx.loss<T>());
 }
 
 template <class T>
-void loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure(const subject& s) {
+void loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure(property_context& ctx, const subject& s) {
     gen::loss_options opt;
     opt.shape.max_work = 6000;  // MPFI is several times slower than MPFR
-    const auto c = *gen::loss<T>(opt);
+    const auto c = ctx.loss<T>(opt);
     const auto out = call_entry("softmax_loss", [&] { return s.at<T>().softmax_loss(c.W, c.X, c.y, c.reg); });
     const lmatrix W = widen(c.W), X = widen(c.X);
     const auto cert = reference::certify_softmax_loss(W, X, c.y, static_cast<long double>(c.reg));
@@ -54,112 +54,112 @@ void loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure(const sub
         if (std::isnan(lo) || std::isnan(hi)) return lo;
         return a < lo ? lo : a > hi ? hi : a;
     };
-    require_close<T>("loss", out.loss, nearest(static_cast<long double>(out.loss), cert.loss.lo, cert.loss.hi), tol.loss);
+    require_close<T>(ctx, "loss", out.loss, nearest(static_cast<long double>(out.loss), cert.loss.lo, cert.loss.hi), tol.loss);
     lmatrix e(c.W.rows(), c.W.cols());
-    RC_ASSERT(out.dW.rows() == c.W.rows() && out.dW.cols() == c.W.cols());
+    require_shape("dW", out.dW, c.W.rows(), c.W.cols());
     for (Eigen::Index i = 0; i < e.size(); ++i)
         e.data()[i] = nearest(static_cast<long double>(out.dW.data()[i]), cert.dW.lo.data()[i], cert.dW.hi.data()[i]);
-    require_close<T>("dW", out.dW, e, tol.dW);
+    require_close<T>(ctx, "dW", out.dW, e, tol.dW);
 }
 
 template <class T>
-void cross_entropy_matches_the_reference(const subject& s) {
-    check_cross_entropy_case<T>(s, *gen::logits<T>());
+void cross_entropy_matches_the_reference(property_context& ctx, const subject& s) {
+    check_cross_entropy_case<T>(ctx, s, ctx.logits<T>());
 }
 
 template <class T>
-void softmax_matches_the_reference(const subject& s) {
-    const auto c = *gen::unlabelled_logits<T>();
+void softmax_matches_the_reference(property_context& ctx, const subject& s) {
+    const auto c = ctx.unlabelled_logits<T>();
     const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     const lmatrix z = widen(c.z);
     const lmatrix ref = reference::softmax(z);
     const auto tol = softmax_tolerance<T>(z, ref);
-    require_close<T>("probs", p, ref, tol.probs);
+    require_close<T>(ctx, "probs", p, ref, tol.probs);
 }
 
 template <class T>
-void log_softmax_matches_the_reference(const subject& s) {
-    const auto c = *gen::unlabelled_logits<T>();
+void log_softmax_matches_the_reference(property_context& ctx, const subject& s) {
+    const auto c = ctx.unlabelled_logits<T>();
     const auto o = call_entry("log_softmax", [&] { return s.at<T>().log_softmax(c.z); });
     const lmatrix z = widen(c.z);
     const lmatrix ref = reference::log_softmax(z);
     const auto tol = softmax_tolerance<T>(z, reference::softmax(z));
-    require_close<T>("log_probs", o, ref, tol.log_probs, &tol.log_probs_componentwise);
+    require_close<T>(ctx, "log_probs", o, ref, tol.log_probs, &tol.log_probs_componentwise);
 }
 
 // Backward entry points take the forward output; feed them the correctly rounded reference
 // forward output (what a correct forward pass returns), so only the backward formula is judged.
 template <class T>
-void softmax_backward_matches_the_reference_vjp(const subject& s) {
+void softmax_backward_matches_the_reference_vjp(property_context& ctx, const subject& s) {
     gen::logits_options opt;
     opt.with_upstream = true;
-    const auto c = *gen::unlabelled_logits<T>(opt);
+    const auto c = ctx.unlabelled_logits<T>(opt);
     const matrix<T> p = convert<T>(reference::softmax(widen(c.z)));
     const auto dz = call_entry("softmax_backward", [&] { return s.at<T>().softmax_backward(p, c.g); });
     const lmatrix lp = widen(p), lg = widen(c.g);
     const lmatrix ref = reference::softmax_backward(lp, lg);
-    require_close<T>("dlogits", dz, ref, softmax_backward_tolerance<T>(lp, lg, ref));
+    require_close<T>(ctx, "dlogits", dz, ref, softmax_backward_tolerance<T>(lp, lg, ref));
 }
 
 template <class T>
-void log_softmax_backward_matches_the_reference_vjp(const subject& s) {
+void log_softmax_backward_matches_the_reference_vjp(property_context& ctx, const subject& s) {
     gen::logits_options opt;
     opt.with_upstream = true;
-    const auto c = *gen::unlabelled_logits<T>(opt);
+    const auto c = ctx.unlabelled_logits<T>(opt);
     const matrix<T> o = convert<T>(reference::log_softmax(widen(c.z)));
     const auto dz = call_entry("log_softmax_backward", [&] { return s.at<T>().log_softmax_backward(o, c.g); });
     const lmatrix lo = widen(o), lg = widen(c.g);
     const lmatrix ref = reference::log_softmax_backward(lo, lg);
-    require_close<T>("dlogits", dz, ref, log_softmax_backward_tolerance<T>(lo, lg, ref));
+    require_close<T>(ctx, "dlogits", dz, ref, log_softmax_backward_tolerance<T>(lo, lg, ref));
 }
 
 template <class T>
-void loss_and_gradient_stay_finite_and_accurate_under_extreme_logits(const subject& s) {
+void loss_and_gradient_stay_finite_and_accurate_under_extreme_logits(property_context& ctx, const subject& s) {
     gen::loss_options opt;
     opt.hazards = gen::hazard_mode::extreme;
-    check_loss_case<T>(s, *gen::loss<T>(opt));
+    check_loss_case<T>(ctx, s, ctx.loss<T>(opt));
 }
 
 template <class T>
-void cross_entropy_stays_finite_and_accurate_under_extreme_logits(const subject& s) {
+void cross_entropy_stays_finite_and_accurate_under_extreme_logits(property_context& ctx, const subject& s) {
     gen::logits_options opt;
     opt.hazards = gen::hazard_mode::extreme;
-    check_cross_entropy_case<T>(s, *gen::logits<T>(opt));
+    check_cross_entropy_case<T>(ctx, s, ctx.logits<T>(opt));
 }
 
 // Both must be within their own tolerance of the exact value, so they differ by at most the sum.
 template <class T>
-void agrees_elementwise_with_the_naive_loop(const subject& s) {
+void agrees_elementwise_with_the_naive_loop(property_context& ctx, const subject& s) {
     const subject* naive = find_builtin("naive");
-    const auto c = *gen::loss<T>();
+    const auto c = ctx.loss<T>();
     const auto a = call_entry("softmax_loss", [&] { return s.at<T>().softmax_loss(c.W, c.X, c.y, c.reg); });
     const auto b = naive->at<T>().softmax_loss(c.W, c.X, c.y, c.reg);
     const lmatrix W = widen(c.W), X = widen(c.X);
     const auto ref = reference::softmax_loss(W, X, c.y, static_cast<long double>(c.reg));
     const auto tol = softmax_loss_tolerance<T>(W, X, c.y, static_cast<long double>(c.reg), ref);
-    require_close<T>("loss vs naive", a.loss, static_cast<long double>(b.loss), 2 * tol.loss);
-    require_close<T>("dW vs naive", a.dW, widen(b.dW), lmatrix(2 * tol.dW));
+    require_close<T>(ctx, "loss vs naive", a.loss, static_cast<long double>(b.loss), 2 * tol.loss);
+    require_close<T>(ctx, "dW vs naive", a.dW, widen(b.dW), lmatrix(2 * tol.dW));
 }
 
 template <class T>
-void softmax_stays_accurate_at_language_model_widths(const subject& s) {
+void softmax_stays_accurate_at_language_model_widths(property_context& ctx, const subject& s) {
     gen::logits_options opt;
     opt.shape.wide = true;
-    const auto c = *gen::unlabelled_logits<T>(opt);
+    const auto c = ctx.unlabelled_logits<T>(opt);
     const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     const lmatrix z = widen(c.z);
     const lmatrix ref = reference::softmax(z);
-    require_close<T>("probs", p, ref, softmax_tolerance<T>(z, ref).probs);
+    require_close<T>(ctx, "probs", p, ref, softmax_tolerance<T>(z, ref).probs);
 }
 
 // Consistency between entry points: cross_entropy's dlogits must equal (softmax − onehot)/N
 // computed from the same implementation's softmax. Both are within their tolerance of exact
 // values that agree, so they may differ by tol(dlogits) + (tol(p) + rounding of p − 1)/N.
 template <class T>
-void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(const subject& s) {
+void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(property_context& ctx, const subject& s) {
     gen::logits_options opt;
     opt.allow_masked = false;
-    const auto c = *gen::logits<T>(opt);
+    const auto c = ctx.logits<T>(opt);
     const auto ce = call_entry("cross_entropy", [&] { return s.at<T>().cross_entropy(c.z, c.y); });
     const auto p = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     require_shape("probs", p, c.z.rows(), c.z.cols());
@@ -176,7 +176,7 @@ void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(const subject& s)
             expected(i, j) = ds / N;
             tol(i, j) = tce.dlogits(i, j) + (tp.probs(i, j) + u * std::fabs(ds)) / N;
         }
-    require_close<T>("dlogits vs (softmax − onehot)/N", ce.dlogits, expected, tol);
+    require_close<T>(ctx, "dlogits vs (softmax − onehot)/N", ce.dlogits, expected, tol);
 }
 
 // Consistency between softmax_loss's two outputs, black-box: dW must be the derivative of the
@@ -196,12 +196,12 @@ void cross_entropy_gradient_equals_softmax_minus_onehot_over_n(const subject& s)
 // but the implementation's own outputs (an inconsistent loss/gradient pair: a missing 1/N, a
 // reg·W term of the wrong size, a gradient of a different loss).
 template <class T>
-void gradient_matches_finite_differences_of_its_own_loss(const subject& s) {
+void gradient_matches_finite_differences_of_its_own_loss(property_context& ctx, const subject& s) {
     gen::loss_options opt;
     opt.shape.max_work = 2000;
     opt.hazards = gen::hazard_mode::ordinary;
-    const auto c = *gen::loss<T>(opt);
-    const matrix<T> V = (*gen::direction<T>(c.W.rows(), c.W.cols())).V;
+    const auto c = ctx.loss<T>(opt);
+    const matrix<T> V = ctx.draw("V", gen::direction<T>(c.W.rows(), c.W.cols())).V;
     const auto& f = s.at<T>().softmax_loss;
     const long double reg = static_cast<long double>(c.reg);
     const lmatrix W = widen(c.W), X = widen(c.X), Vl = widen(V);
@@ -242,34 +242,34 @@ void gradient_matches_finite_differences_of_its_own_loss(const subject& s) {
     const long double rounding = gamma(static_cast<long double>(dW.size() + 2), ul) * (magnitude + std::fabs(static_cast<long double>(lp.loss)) + std::fabs(static_cast<long double>(lm.loss)));
     const long double tol = tol_p + tol_m + grad_tol + tolerance_policy::safety_factor * (truncation + rounding);
     const long double fd = static_cast<long double>(lp.loss) - static_cast<long double>(lm.loss);
-    require_close_ld<T>(fmt::format("L(W + hV) − L(W − hV) with h = {:g} vs ⟨dW, Δ⟩", static_cast<double>(h)), fd,
+    require_close_ld<T>(ctx, fmt::format("L(W + hV) − L(W − hV) with h = {:g} vs ⟨dW, Δ⟩", static_cast<double>(h)), fd,
                         directional, tol);
 }
 
 template <class T>
-void cross_entropy_stays_accurate_at_language_model_widths(const subject& s) {
+void cross_entropy_stays_accurate_at_language_model_widths(property_context& ctx, const subject& s) {
     gen::logits_options opt;
     opt.shape.wide = true;
-    check_cross_entropy_case<T>(s, *gen::logits<T>(opt));
+    check_cross_entropy_case<T>(ctx, s, ctx.logits<T>(opt));
 }
 
 #define GRADPROOF_INSTANTIATE(T)                                                                 \
-    template void loss_and_gradient_match_the_reference<T>(const subject&);                     \
-    template void loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure<T>(const subject&); \
-    template void cross_entropy_matches_the_reference<T>(const subject&);                       \
-    template void softmax_matches_the_reference<T>(const subject&);                             \
-    template void log_softmax_matches_the_reference<T>(const subject&);                         \
-    template void softmax_backward_matches_the_reference_vjp<T>(const subject&);                \
-    template void log_softmax_backward_matches_the_reference_vjp<T>(const subject&);            \
-    template void loss_and_gradient_stay_finite_and_accurate_under_extreme_logits<T>(const subject&); \
-    template void cross_entropy_stays_finite_and_accurate_under_extreme_logits<T>(const subject&); \
-    template void agrees_elementwise_with_the_naive_loop<T>(const subject&);                    \
-    template void softmax_stays_accurate_at_language_model_widths<T>(const subject&);           \
-    template void cross_entropy_gradient_equals_softmax_minus_onehot_over_n<T>(const subject&); \
-    template void cross_entropy_stays_accurate_at_language_model_widths<T>(const subject&);     \
-    template void gradient_matches_finite_differences_of_its_own_loss<T>(const subject&);       \
-    template void check_loss_case<T>(const subject&, const loss_case<T>&);                      \
-    template void check_cross_entropy_case<T>(const subject&, const logits_case<T>&);
+    template void loss_and_gradient_match_the_reference<T>(property_context&, const subject&);                     \
+    template void loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure<T>(property_context&, const subject&); \
+    template void cross_entropy_matches_the_reference<T>(property_context&, const subject&);                       \
+    template void softmax_matches_the_reference<T>(property_context&, const subject&);                             \
+    template void log_softmax_matches_the_reference<T>(property_context&, const subject&);                         \
+    template void softmax_backward_matches_the_reference_vjp<T>(property_context&, const subject&);                \
+    template void log_softmax_backward_matches_the_reference_vjp<T>(property_context&, const subject&);            \
+    template void loss_and_gradient_stay_finite_and_accurate_under_extreme_logits<T>(property_context&, const subject&); \
+    template void cross_entropy_stays_finite_and_accurate_under_extreme_logits<T>(property_context&, const subject&); \
+    template void agrees_elementwise_with_the_naive_loop<T>(property_context&, const subject&);                    \
+    template void softmax_stays_accurate_at_language_model_widths<T>(property_context&, const subject&);           \
+    template void cross_entropy_gradient_equals_softmax_minus_onehot_over_n<T>(property_context&, const subject&); \
+    template void cross_entropy_stays_accurate_at_language_model_widths<T>(property_context&, const subject&);     \
+    template void gradient_matches_finite_differences_of_its_own_loss<T>(property_context&, const subject&);       \
+    template void check_loss_case<T>(property_context&, const subject&, const loss_case<T>&);                      \
+    template void check_cross_entropy_case<T>(property_context&, const subject&, const logits_case<T>&);
 GRADPROOF_INSTANTIATE(float)
 GRADPROOF_INSTANTIATE(double)
 #undef GRADPROOF_INSTANTIATE

@@ -23,6 +23,19 @@ bool property::applicable(const subject& s, precision p) const {
     return !applies_to || applies_to(s);
 }
 
+const char* to_string(property_category c) {
+    switch (c) {
+        case property_category::reference: return "reference";
+        case property_category::extreme: return "extreme";
+        case property_category::identity: return "identity";
+        case property_category::invariance: return "invariance";
+        case property_category::white_box: return "white_box";
+        case property_category::determinism: return "determinism";
+        case property_category::contract: return "contract";
+    }
+    return "?";
+}
+
 std::string property::needs_text() const {
     std::string out;
     for (auto e : needs) out += (out.empty() ? "" : ", ") + std::string(to_string(e));
@@ -35,114 +48,124 @@ using E = entry_point;
 namespace p = properties;
 namespace n = case_counts;
 
+// The case-count constant names the kind of claim, so it also gives the category.
+constexpr property_category category_of(int n_kind) { return static_cast<property_category>(n_kind); }
+namespace kind {
+constexpr int accuracy = static_cast<int>(property_category::reference), certified = accuracy, wide = accuracy,
+              extreme = static_cast<int>(property_category::extreme), identity = static_cast<int>(property_category::identity),
+              invariance = static_cast<int>(property_category::invariance),
+              white_box_fd = static_cast<int>(property_category::white_box),
+              determinism = static_cast<int>(property_category::determinism),
+              contract = static_cast<int>(property_category::contract);
+}  // namespace kind
 #define GRADPROOF_ENTRY(fn, claim, needs, cases) \
-    property { #fn, claim, needs, false, cases, &p::fn<float>, &p::fn<double>, {} }
+    property { #fn, claim, needs, false, n::cases, &p::fn<float>, &p::fn<double>, {}, category_of(kind::cases) }
 #define GRADPROOF_WHITE_BOX(fn, claim, cases) \
-    property { #fn, claim, {}, true, cases, &p::fn<float>, &p::fn<double>, {} }
+    property { #fn, claim, {}, true, n::cases, &p::fn<float>, &p::fn<double>, {}, category_of(kind::cases) }
 
 std::vector<property> build() {
     const std::vector<entry_point> ce_and_softmax{E::cross_entropy, E::softmax};
     std::vector<property> c{
         GRADPROOF_ENTRY(loss_and_gradient_match_the_reference,
                         "The loss, dW and dS agree element-wise with the 128-bit MPFR reference within the derived tolerance.",
-                        {E::softmax_loss}, n::accuracy),
+                        {E::softmax_loss}, accuracy),
         GRADPROOF_ENTRY(loss_and_gradient_lie_within_tolerance_of_the_certified_enclosure,
                         "The loss and dW lie within the derived tolerance of the certified MPFI enclosure of the exact values.",
-                        {E::softmax_loss}, n::certified),
+                        {E::softmax_loss}, certified),
         GRADPROOF_ENTRY(loss_and_gradient_stay_finite_and_accurate_under_extreme_logits,
                         "Under extreme logits (spreads past 709/745, label far below the max, all logits below −800, huge equal logits, ties, subnormals, huge shifts) the loss and gradient stay finite and accurate.",
-                        {E::softmax_loss}, n::extreme),
+                        {E::softmax_loss}, extreme),
         GRADPROOF_ENTRY(agrees_elementwise_with_the_naive_loop,
                         "The loss and dW agree element-wise with the seed's naive loop within the sum of both tolerances.",
-                        {E::softmax_loss}, n::accuracy),
+                        {E::softmax_loss}, accuracy),
         GRADPROOF_WHITE_BOX(gradient_equals_multiprecision_finite_differences,
                             "The analytic dW equals the 256-bit finite-difference gradient of the same algorithm to at least 25 significant digits.",
-                            n::white_box_fd),
+                            white_box_fd),
         GRADPROOF_WHITE_BOX(directional_derivative_equals_multiprecision_finite_differences,
                             "⟨dW, V⟩ equals the 256-bit finite-difference directional derivative of the loss along a random V to at least 25 digits.",
-                            n::white_box_fd),
+                            white_box_fd),
         GRADPROOF_WHITE_BOX(hessian_vector_products_are_symmetric,
                             "Hessian–vector products from finite differences of the gradient are symmetric: ⟨V1, H·V2⟩ = ⟨V2, H·V1⟩.",
-                            n::white_box_fd),
+                            white_box_fd),
         GRADPROOF_ENTRY(gradient_matches_finite_differences_of_its_own_loss,
                         "dW agrees with central differences of the same implementation's own loss along a random direction, within the rounding and truncation bound.",
-                        {E::softmax_loss}, n::accuracy),
+                        {E::softmax_loss}, accuracy),
         GRADPROOF_ENTRY(every_row_of_ds_sums_to_zero, "Every row of dS = softmax − onehot sums to zero within tolerance.",
-                        {E::softmax_loss}, n::identity),
+                        {E::softmax_loss}, identity),
         GRADPROOF_ENTRY(loss_is_nonnegative_without_regularization, "Without regularisation the loss is never negative.",
-                        {E::softmax_loss}, n::identity),
-        GRADPROOF_ENTRY(loss_at_zero_weights_is_log_c, "At W = 0 the loss is log C.", {E::softmax_loss}, n::identity),
+                        {E::softmax_loss}, identity),
+        GRADPROOF_ENTRY(loss_at_zero_weights_is_log_c, "At W = 0 the loss is log C.", {E::softmax_loss}, identity),
         GRADPROOF_ENTRY(regularization_adds_reg_times_w_to_the_gradient, "dW(reg) − dW(0) = reg·W.", {E::softmax_loss},
-                        n::invariance),
+                        invariance),
         GRADPROOF_ENTRY(regularization_adds_half_reg_times_squared_norm_to_the_loss, "L(reg) − L(0) = ½·reg·‖W‖².",
-                        {E::softmax_loss}, n::invariance),
+                        {E::softmax_loss}, invariance),
         GRADPROOF_ENTRY(adding_a_vector_to_every_column_of_w_leaves_the_unregularized_loss_unchanged,
                         "Adding the same vector to every column of W leaves the unregularised loss unchanged.",
-                        {E::softmax_loss}, n::invariance),
+                        {E::softmax_loss}, invariance),
         GRADPROOF_ENTRY(permuting_the_batch_leaves_loss_and_gradient_unchanged,
                         "Permuting the rows of X (with their labels) leaves the loss and dW unchanged.", {E::softmax_loss},
-                        n::invariance),
+                        invariance),
         GRADPROOF_ENTRY(permuting_classes_permutes_the_gradient_and_keeps_the_loss,
                         "Permuting the classes (columns of W, relabelled y) permutes the columns of dW and keeps the loss.",
-                        {E::softmax_loss}, n::invariance),
+                        {E::softmax_loss}, invariance),
         GRADPROOF_ENTRY(loss_over_a_union_of_batches_is_the_weighted_mean_of_their_losses,
                         "Without regularisation, L and dW over A∪B are the size-weighted means of those over A and B.",
-                        {E::softmax_loss}, n::invariance),
+                        {E::softmax_loss}, invariance),
         GRADPROOF_ENTRY(cross_entropy_matches_the_reference,
                         "Cross-entropy loss and dlogits agree with the reference within tolerance.", {E::cross_entropy},
-                        n::accuracy),
+                        accuracy),
         GRADPROOF_ENTRY(cross_entropy_stays_finite_and_accurate_under_extreme_logits,
                         "Under extreme logits the cross-entropy loss and dlogits stay finite and accurate.",
-                        {E::cross_entropy}, n::extreme),
+                        {E::cross_entropy}, extreme),
         GRADPROOF_ENTRY(cross_entropy_stays_accurate_at_language_model_widths,
                         "At language-model widths (C = 50 257, odd C above 256, C in the tens of thousands) the cross-entropy loss and dlogits stay accurate.",
-                        {E::cross_entropy}, n::wide),
+                        {E::cross_entropy}, wide),
         GRADPROOF_ENTRY(cross_entropy_gradient_equals_softmax_minus_onehot_over_n,
                         "cross_entropy's dlogits equal (softmax − onehot)/N from the same implementation's softmax.",
-                        ce_and_softmax, n::accuracy),
+                        ce_and_softmax, accuracy),
         GRADPROOF_ENTRY(shift_leaves_cross_entropy_loss_and_gradient_unchanged,
                         "Adding a constant (up to ±1e300) to a row of logits leaves the loss and dlogits unchanged.",
-                        {E::cross_entropy}, n::invariance),
+                        {E::cross_entropy}, invariance),
         GRADPROOF_ENTRY(soft_label_gradient_equals_p_times_sum_t_minus_t,
                         "The soft-label gradient assembled from hard-label gradients equals p·Σt − t.", {E::cross_entropy},
-                        n::invariance),
+                        invariance),
         GRADPROOF_ENTRY(softmax_matches_the_reference, "Softmax agrees with the reference within tolerance.",
-                        {E::softmax}, n::accuracy),
+                        {E::softmax}, accuracy),
         GRADPROOF_ENTRY(softmax_stays_accurate_at_language_model_widths,
                         "At language-model widths (C = 50 257, odd C above 256, C in the tens of thousands) softmax stays accurate.",
-                        {E::softmax}, n::wide),
+                        {E::softmax}, wide),
         GRADPROOF_ENTRY(every_softmax_row_sums_to_one, "Every softmax row sums to one within tolerance.", {E::softmax},
-                        n::identity),
+                        identity),
         GRADPROOF_ENTRY(probabilities_lie_in_the_unit_interval, "Every probability lies in [0, 1].", {E::softmax},
-                        n::identity),
+                        identity),
         GRADPROOF_ENTRY(shift_leaves_softmax_unchanged,
                         "Adding a constant (up to ±1e300) to a row of logits leaves softmax unchanged.", {E::softmax},
-                        n::invariance),
+                        invariance),
         GRADPROOF_ENTRY(log_softmax_matches_the_reference,
                         "Log-softmax agrees with the reference within tolerance (componentwise margin reported).",
-                        {E::log_softmax}, n::accuracy),
+                        {E::log_softmax}, accuracy),
         GRADPROOF_ENTRY(softmax_backward_matches_the_reference_vjp,
-                        "softmax_backward returns p ⊙ (g − ⟨g, p⟩) within tolerance.", {E::softmax_backward}, n::accuracy),
+                        "softmax_backward returns p ⊙ (g − ⟨g, p⟩) within tolerance.", {E::softmax_backward}, accuracy),
         GRADPROOF_ENTRY(log_softmax_backward_matches_the_reference_vjp,
                         "log_softmax_backward returns g − exp(o)·Σg within tolerance.", {E::log_softmax_backward},
-                        n::accuracy),
+                        accuracy),
         GRADPROOF_ENTRY(softmax_jacobian_is_symmetric, "The softmax Jacobian diag(p) − ppᵀ is symmetric.",
-                        {E::softmax_backward}, n::identity),
+                        {E::softmax_backward}, identity),
         GRADPROOF_ENTRY(softmax_jacobian_annihilates_the_ones_vector, "The softmax Jacobian annihilates the ones vector.",
-                        {E::softmax_backward}, n::identity),
+                        {E::softmax_backward}, identity),
         GRADPROOF_ENTRY(softmax_jacobian_is_positive_semidefinite, "The softmax Jacobian is positive semi-definite.",
-                        {E::softmax_backward}, n::identity),
+                        {E::softmax_backward}, identity),
         GRADPROOF_ENTRY(labels_outside_the_class_range_are_rejected,
-                        "Every entry point taking labels rejects a label outside [0, C).", {}, n::contract),
-        GRADPROOF_ENTRY(a_class_count_of_zero_is_rejected, "Every entry point rejects C = 0.", {}, n::contract),
+                        "Every entry point taking labels rejects a label outside [0, C).", {}, contract),
+        GRADPROOF_ENTRY(a_class_count_of_zero_is_rejected, "Every entry point rejects C = 0.", {}, contract),
         GRADPROOF_ENTRY(an_empty_batch_is_handled_per_contract,
                         "N = 0 is an empty batch for the row-wise functions and is rejected by cross_entropy and softmax_loss.",
-                        {}, n::contract),
+                        {}, contract),
         GRADPROOF_ENTRY(nan_or_inf_in_a_row_stays_in_that_row,
                         "A NaN or +inf logit is rejected or makes only its own row NaN; other rows stay accurate.", {},
-                        n::contract),
+                        contract),
         GRADPROOF_ENTRY(repeated_calls_are_bitwise_identical, "Repeated calls with the same input are bitwise identical.",
-                        {}, n::determinism),
+                        {}, determinism),
     };
     for (auto& prop : c)
         if (prop.name == "agrees_elementwise_with_the_naive_loop")

@@ -7,28 +7,47 @@
 
 namespace gradproof {
 
-margin_record& current_margins() {
-    thread_local margin_record record;
-    return record;
-}
-
 namespace {
+// An output that is NaN or ±inf where the exact value is finite (or the reverse) has no finite
+// error: it is reported as such, with an infinite margin, never as "margin nan".
 template <class T>
 std::string describe(const std::string& what, const element_error& e) {
-    return fmt::format("{}: expected {}, actual {}, error {} ULP, tolerance {:.3Lg}, margin {:.3Lg}", what,
-                       format_exact<long double>(e.expected), format_exact<T>(e.actual),
-                       std::isinf(e.ulps) ? std::string("inf") : fmt::format("{:.3Lg}", e.ulps), e.tolerance, e.margin);
+    const bool finite_mismatch = std::isfinite(e.expected) != std::isfinite(e.actual) ||
+                                 std::isnan(e.expected) != std::isnan(e.actual);
+    if (finite_mismatch || std::isnan(e.margin))
+        return fmt::format("{}: expected {}, actual {} (not finite where the exact value is{})", what,
+                           format_exact<long double>(e.expected), format_exact<T>(e.actual),
+                           std::isfinite(e.expected) ? " finite" : " not");
+    // ULPs are a distance between numbers of T; against an exact 0 there is no ULP scale, so the
+    // absolute error is shown instead.
+    const std::string ulps = e.expected == 0 ? fmt::format("absolute error {:.3Lg}", e.abs_error)
+                                             : fmt::format("error {:.3Lg} ULP", e.ulps);
+    return fmt::format("{}: expected {}, actual {}, {}, tolerance {:.3Lg}, margin {:.3Lg}", what,
+                       format_exact<long double>(e.expected), format_exact<T>(e.actual), ulps, e.tolerance, e.margin);
+}
+
+long double finite_margin(const element_error& e) {
+    return std::isnan(e.margin) ? std::numeric_limits<long double>::infinity() : e.margin;
 }
 
 template <class T>
-void record(const std::string& what, const element_error& e, long double comp_margin) {
-    auto& m = current_margins();
-    if (e.margin > m.normwise || (std::isnan(e.margin))) {
-        m.normwise = e.margin;
+void record(property_context& ctx, const std::string& what, const element_error& e, long double comp_margin) {
+    auto& m = ctx.margins();
+    const long double margin = finite_margin(e);
+    if (margin > m.normwise) {
+        m.normwise = margin;
         m.worst_where = describe<T>(what, e);
     }
-    m.worst_ulps = std::max(m.worst_ulps, e.ulps);
+    // ULPs only where the exact value is a normal number of T: against an exact 0 (or a
+    // subnormal) one ULP is the smallest subnormal and any rounding error looks like 1e9 ULPs.
+    if (std::fabs(e.expected) >= static_cast<long double>(std::numeric_limits<T>::min()))
+        m.worst_ulps = std::max(m.worst_ulps, e.ulps);
     if (comp_margin >= 0) m.componentwise = std::max(m.componentwise, comp_margin);
+}
+
+template <class T>
+[[noreturn]] void fail_with(const std::string& what, const element_error& e) {
+    throw property_failure(failure_kind::numerical, describe<T>(what, e), finite_margin(e));
 }
 }  // namespace
 
@@ -39,7 +58,7 @@ void require_shape(const std::string& what, const matrix<T>& m, Eigen::Index row
 }
 
 template <class T>
-void require_close(const std::string& what, const matrix<T>& actual, const reference::lmatrix& expected,
+void require_close(property_context& ctx, const std::string& what, const matrix<T>& actual, const reference::lmatrix& expected,
                    const reference::lmatrix& tolerance, const reference::lmatrix* tol_componentwise) {
     require_shape(what, actual, expected.rows(), expected.cols());
     element_error worst;
@@ -62,22 +81,22 @@ void require_close(const std::string& what, const matrix<T>& actual, const refer
         }
     if (!have) return;
     const std::string where = fmt::format("{}[{},{}]", what, wi, wj);
-    record<T>(where, worst, tol_componentwise ? comp : -1);
-    if (!worst.passed()) GRADPROOF_FAIL(describe<T>(where, worst));
+    record<T>(ctx, where, worst, tol_componentwise ? comp : -1);
+    if (!worst.passed()) fail_with<T>(where, worst);
 }
 
 template <class T>
-void require_close(const std::string& what, T actual, long double expected, long double tolerance,
+void require_close(property_context& ctx, const std::string& what, T actual, long double expected, long double tolerance,
                    long double tol_componentwise) {
     const auto e = measure<T>(static_cast<long double>(actual), expected, tolerance);
     long double comp = -1;
     if (tol_componentwise >= 0) comp = measure<T>(static_cast<long double>(actual), expected, tol_componentwise).margin;
-    record<T>(what, e, comp);
-    if (!e.passed()) GRADPROOF_FAIL(describe<T>(what, e));
+    record<T>(ctx, what, e, comp);
+    if (!e.passed()) fail_with<T>(what, e);
 }
 
 template <class T>
-void require_close_ld(const std::string& what, long double actual, long double expected, long double tolerance) {
+void require_close_ld(property_context& ctx, const std::string& what, long double actual, long double expected, long double tolerance) {
     element_error e;
     e.actual = actual;
     e.expected = expected;
@@ -90,8 +109,8 @@ void require_close_ld(const std::string& what, long double actual, long double e
     }
     e.ulps = e.abs_error / ulp_of<T>(expected);
     e.margin = e.abs_error == 0 ? 0 : tolerance > 0 ? e.abs_error / tolerance : std::numeric_limits<long double>::infinity();
-    record<T>(what, e, -1);
-    if (!e.passed()) GRADPROOF_FAIL(describe<T>(what, e));
+    record<T>(ctx, what, e, -1);
+    if (!e.passed()) fail_with<T>(what, e);
 }
 
 template <class T>
@@ -106,10 +125,10 @@ bool bitwise_equal(T a, T b) {
 
 #define GRADPROOF_INSTANTIATE(T)                                                                                     \
     template void require_shape<T>(const std::string&, const matrix<T>&, Eigen::Index, Eigen::Index);                \
-    template void require_close<T>(const std::string&, const matrix<T>&, const reference::lmatrix&,                  \
+    template void require_close<T>(property_context&, const std::string&, const matrix<T>&, const reference::lmatrix&, \
                                    const reference::lmatrix&, const reference::lmatrix*);                            \
-    template void require_close<T>(const std::string&, T, long double, long double, long double);                    \
-    template void require_close_ld<T>(const std::string&, long double, long double, long double);                    \
+    template void require_close<T>(property_context&, const std::string&, T, long double, long double, long double);  \
+    template void require_close_ld<T>(property_context&, const std::string&, long double, long double, long double);  \
     template bool bitwise_equal<T>(const matrix<T>&, const matrix<T>&);                                              \
     template bool bitwise_equal<T>(T, T);
 GRADPROOF_INSTANTIATE(float)

@@ -1,9 +1,11 @@
-// Building blocks of property bodies: calling an entry point (a rejection or an exception on a
-// valid input is a failure), comparing outputs with references under derived tolerances, and
-// recording the worst margin seen, normwise and componentwise.
+// Building blocks of property bodies: calling an entry point (a rejection, crash or contract
+// breach on a valid input is a failure of that kind), comparing outputs with references under
+// derived tolerances, and recording the worst margin seen, normwise and componentwise, in the
+// property's context.
 #pragma once
 
 #include "core/subject.hpp"
+#include "properties/context.hpp"
 #include "error/tolerance.hpp"
 #include "error/ulp.hpp"
 #include "reference/point.hpp"
@@ -16,28 +18,23 @@ namespace gradproof {
 
 // Fails the current case with exactly this message (RC_FAIL would prepend file, line and the
 // macro's source text, which means nothing to a user reading a counterexample).
-#define GRADPROOF_FAIL(message) \
-    throw ::rc::detail::CaseResult(::rc::detail::CaseResult::Type::Failure, (message))
+#define GRADPROOF_FAIL(message) throw ::gradproof::property_failure(::gradproof::failure_kind::numerical, (message))
+#define GRADPROOF_FAIL_AS(kind, message) throw ::gradproof::property_failure((kind), (message))
 
-// Worst margins of the current property run (thread-local; reset by the runner).
-struct margin_record {
-    long double normwise = 0;       // verdict level: max |error| / tolerance
-    long double componentwise = 0;  // stricter level, reported only
-    long double worst_ulps = 0;
-    std::string worst_where;        // description of the element with the worst normwise margin
-    void reset() { *this = margin_record{}; }
-};
-margin_record& current_margins();
-
-// Calls an entry point; a rejected_input or any exception on a valid input fails the case.
+// Calls an entry point; a rejection, crash or contract breach on a valid input fails the case
+// as a failure of that kind.
 template <class F>
 auto call_entry(const char* entry, F&& f) -> decltype(f()) {
     try {
         return f();
     } catch (const rejected_input& e) {
-        GRADPROOF_FAIL(std::string(entry) + " rejected a valid input: " + e.what());
+        GRADPROOF_FAIL_AS(failure_kind::rejection, std::string(entry) + " rejected a valid input: " + e.what());
+    } catch (const implementation_crashed& e) {
+        GRADPROOF_FAIL_AS(failure_kind::crash, std::string(entry) + " crashed: " + e.what());
+    } catch (const contract_breached& e) {
+        GRADPROOF_FAIL_AS(failure_kind::contract, e.what());
     } catch (const std::exception& e) {
-        GRADPROOF_FAIL(std::string(entry) + " failed on a valid input: " + e.what());
+        GRADPROOF_FAIL_AS(failure_kind::rejection, std::string(entry) + " failed on a valid input: " + e.what());
     }
     throw std::logic_error("unreachable");
 }
@@ -50,17 +47,17 @@ reference::lmatrix widen(const matrix<T>& m) {
 // Element-wise comparison: fails with expected vs actual, ULPs, tolerance and margin of the
 // worst element. tol_componentwise (optional) feeds the componentwise margin only.
 template <class T>
-void require_close(const std::string& what, const matrix<T>& actual, const reference::lmatrix& expected,
+void require_close(property_context& ctx, const std::string& what, const matrix<T>& actual, const reference::lmatrix& expected,
                    const reference::lmatrix& tolerance, const reference::lmatrix* tol_componentwise = nullptr);
 
 template <class T>
-void require_close(const std::string& what, T actual, long double expected, long double tolerance,
+void require_close(property_context& ctx, const std::string& what, T actual, long double expected, long double tolerance,
                    long double tol_componentwise = -1);
 
 // The same with a long double actual (for derived quantities such as a difference of outputs);
 // T gives the ULP scale.
 template <class T>
-void require_close_ld(const std::string& what, long double actual, long double expected, long double tolerance);
+void require_close_ld(property_context& ctx, const std::string& what, long double actual, long double expected, long double tolerance);
 
 // Requires output shape.
 template <class T>

@@ -29,33 +29,34 @@ bool declined(F&& f) {
 }  // namespace
 
 template <class T>
-void labels_outside_the_class_range_are_rejected(const subject& s) {
+void labels_outside_the_class_range_are_rejected(property_context& ctx, const subject& s) {
     const auto& e = s.at<T>();
     if (!e.cross_entropy && !e.softmax_loss) RC_DISCARD("no entry point takes labels");
     gen::loss_options opt;
     opt.shape.max_work = 2000;
-    auto c = *gen::loss<T>(opt);
+    auto c = ctx.loss<T>(opt);
     const auto C = static_cast<std::int32_t>(c.W.cols());
-    const auto i = *rc::gen::inRange<std::size_t>(0, c.y.size());
-    const std::int32_t bad = *rc::gen::element(C, C + 1, -1, -100, std::numeric_limits<std::int32_t>::min());
+    const auto i = ctx.draw("index", rc::gen::inRange<std::size_t>(0, c.y.size()));
+    const std::int32_t bad = ctx.draw("label", rc::gen::element(C, C + 1, -1, -100, std::numeric_limits<std::int32_t>::min()));
     c.y[i] = bad;
+    ctx.show("y passed", c.y);
     if (e.softmax_loss && !declined([&] { (void)e.softmax_loss(c.W, c.X, c.y, c.reg); }))
-        GRADPROOF_FAIL(fmt::format("softmax_loss accepted label {} at index {} with C = {}", bad, i, C));
+        GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("softmax_loss accepted label {} at index {} with C = {}", bad, i, C));
     if (e.cross_entropy) {
         const matrix<T> z = (c.X * c.W).eval();
         if (!declined([&] { (void)e.cross_entropy(z, c.y); }))
-            GRADPROOF_FAIL(fmt::format("cross_entropy accepted label {} at index {} with C = {}", bad, i, C));
+            GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("cross_entropy accepted label {} at index {} with C = {}", bad, i, C));
     }
 }
 
 template <class T>
-void a_class_count_of_zero_is_rejected(const subject& s) {
+void a_class_count_of_zero_is_rejected(property_context& ctx, const subject& s) {
     const auto& e = s.at<T>();
-    const Eigen::Index n = *rc::gen::inRange<Eigen::Index>(1, 5);
+    const Eigen::Index n = ctx.draw("N", rc::gen::inRange<Eigen::Index>(1, 5));
     const matrix<T> z(n, 0);
     const label_vector y(static_cast<std::size_t>(n), 0);
     auto must_decline = [&](const char* name, auto&& f) {
-        if (!declined(f)) GRADPROOF_FAIL(fmt::format("{} accepted C = 0 (N = {})", name, n));
+        if (!declined(f)) GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("{} accepted C = 0 (N = {})", name, n));
     };
     bool any = false;
     if (e.softmax) { any = true; must_decline("softmax", [&] { (void)e.softmax(z); }); }
@@ -74,19 +75,19 @@ void a_class_count_of_zero_is_rejected(const subject& s) {
 // n = 0: the row-wise functions succeed and return nothing; cross_entropy and softmax_loss,
 // whose mean over an empty batch is undefined, reject it.
 template <class T>
-void an_empty_batch_is_handled_per_contract(const subject& s) {
+void an_empty_batch_is_handled_per_contract(property_context& ctx, const subject& s) {
     const auto& e = s.at<T>();
-    const Eigen::Index c = *rc::gen::inRange<Eigen::Index>(1, 9);
+    const Eigen::Index c = ctx.draw("C", rc::gen::inRange<Eigen::Index>(1, 9));
     const matrix<T> z(0, c);
     auto must_accept = [&](const char* name, auto&& f) {
         try {
             const auto out = f();
             if (out.rows() != 0 || out.cols() != c)
-                GRADPROOF_FAIL(fmt::format("{} on an empty batch returned {}×{}", name, out.rows(), out.cols()));
-        } catch (const rc::detail::CaseResult&) {
+                GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("{} on an empty batch returned {}×{}", name, out.rows(), out.cols()));
+        } catch (const property_failure&) {
             throw;
         } catch (const std::exception& ex) {
-            GRADPROOF_FAIL(fmt::format("{} rejected an empty batch (N = 0, C = {}): {}", name, c, ex.what()));
+            GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("{} rejected an empty batch (N = 0, C = {}): {}", name, c, ex.what()));
         }
     };
     bool any = false;
@@ -97,13 +98,13 @@ void an_empty_batch_is_handled_per_contract(const subject& s) {
     if (e.cross_entropy) {
         any = true;
         if (!declined([&] { (void)e.cross_entropy(z, label_vector{}); }))
-            GRADPROOF_FAIL(fmt::format("cross_entropy accepted an empty batch (C = {})", c));
+            GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("cross_entropy accepted an empty batch (C = {})", c));
     }
     if (e.softmax_loss) {
         any = true;
         const matrix<T> W = matrix<T>::Zero(2, c), X(0, 2);
         if (!declined([&] { (void)e.softmax_loss(W, X, label_vector{}, T(0)); }))
-            GRADPROOF_FAIL(fmt::format("softmax_loss accepted an empty batch (C = {})", c));
+            GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("softmax_loss accepted an empty batch (C = {})", c));
     }
     if (!any) RC_DISCARD("no entry points");
 }
@@ -117,26 +118,26 @@ struct poisoned_entry {
 };
 
 void showValue(const poisoned_entry& p, std::ostream& os) {
-    os << "\nthen logits[" << p.row << ", " << p.col << "] = " << (p.nan ? "nan" : "inf") << "\n";
+    os << "logits[" << p.row << ", " << p.col << "] = " << (p.nan ? "nan" : "inf");
 }
 }  // namespace
 
 // A NaN or +inf in one row: the call is rejected, or that row's outputs are NaN and every
 // other row is still correct.
 template <class T>
-void nan_or_inf_in_a_row_stays_in_that_row(const subject& s) {
+void nan_or_inf_in_a_row_stays_in_that_row(property_context& ctx, const subject& s) {
     const auto& e = s.at<T>();
     if (!e.softmax && !e.log_softmax) RC_DISCARD("needs softmax or log_softmax");
     gen::logits_options opt;
     opt.allow_masked = false;
-    auto c = *gen::unlabelled_logits<T>(opt);
+    auto c = ctx.unlabelled_logits<T>(opt);
     if (c.z.rows() < 2) RC_DISCARD("needs two rows");
-    const auto poison = *rc::gen::map(
+    const auto poison = ctx.draw("poisoned", rc::gen::map(
         rc::gen::tuple(rc::gen::inRange<Eigen::Index>(0, c.z.rows()), rc::gen::inRange<Eigen::Index>(0, c.z.cols()),
                        rc::gen::arbitrary<bool>()),
         [](const std::tuple<Eigen::Index, Eigen::Index, bool>& t) {
             return poisoned_entry{std::get<0>(t), std::get<1>(t), !std::get<2>(t)};
-        });
+        }));
     const Eigen::Index bad_row = poison.row, bad_col = poison.col;
     c.z(bad_row, bad_col) = poison.nan ? std::numeric_limits<T>::quiet_NaN() : std::numeric_limits<T>::infinity();
     const lmatrix z = widen(c.z);
@@ -157,21 +158,21 @@ void nan_or_inf_in_a_row_stays_in_that_row(const subject& s) {
                 std::string row;
                 for (Eigen::Index k = 0; k < c.z.cols() && k < 8; ++k)
                     row += (k ? ", " : "") + format_exact<T>(c.z(bad_row, k));
-                GRADPROOF_FAIL(fmt::format("{}[{},{}] = {} although row {} = [{}{}] holds {} at column {}", name, bad_row, j,
+                GRADPROOF_FAIL_AS(failure_kind::contract, fmt::format("{}[{},{}] = {} although row {} = [{}{}] holds {} at column {}", name, bad_row, j,
                                            format_exact<T>(out(bad_row, j)), bad_row, row, c.z.cols() > 8 ? ", …" : "",
                                            format_exact<T>(c.z(bad_row, bad_col)), bad_col));
             }
-        require_close<T>(std::string(name) + " (other rows)", out, ref, t);
+        require_close<T>(ctx, std::string(name) + " (other rows)", out, ref, t);
     };
     if (e.softmax) check("probs", e.softmax, p_ref, tol.probs);
     if (e.log_softmax) check("log_probs", e.log_softmax, o_ref, tol.log_probs);
 }
 
 #define GRADPROOF_INSTANTIATE(T)                                                  \
-    template void labels_outside_the_class_range_are_rejected<T>(const subject&); \
-    template void a_class_count_of_zero_is_rejected<T>(const subject&);           \
-    template void an_empty_batch_is_handled_per_contract<T>(const subject&);      \
-    template void nan_or_inf_in_a_row_stays_in_that_row<T>(const subject&);
+    template void labels_outside_the_class_range_are_rejected<T>(property_context&, const subject&); \
+    template void a_class_count_of_zero_is_rejected<T>(property_context&, const subject&);           \
+    template void an_empty_batch_is_handled_per_contract<T>(property_context&, const subject&);      \
+    template void nan_or_inf_in_a_row_stays_in_that_row<T>(property_context&, const subject&);
 GRADPROOF_INSTANTIATE(float)
 GRADPROOF_INSTANTIATE(double)
 #undef GRADPROOF_INSTANTIATE

@@ -5,17 +5,18 @@
 #pragma once
 
 #include "core/subject.hpp"
+#include "properties/context.hpp"
 
 namespace gradproof::properties {
 
-template <class T> void shift_leaves_softmax_unchanged(const subject& s);
-template <class T> void shift_leaves_cross_entropy_loss_and_gradient_unchanged(const subject& s);
-template <class T> void adding_a_vector_to_every_column_of_w_leaves_the_unregularized_loss_unchanged(const subject& s);
-template <class T> void regularization_adds_reg_times_w_to_the_gradient(const subject& s);
-template <class T> void regularization_adds_half_reg_times_squared_norm_to_the_loss(const subject& s);
-template <class T> void permuting_the_batch_leaves_loss_and_gradient_unchanged(const subject& s);
-template <class T> void permuting_classes_permutes_the_gradient_and_keeps_the_loss(const subject& s);
-template <class T> void loss_over_a_union_of_batches_is_the_weighted_mean_of_their_losses(const subject& s);
-template <class T> void soft_label_gradient_equals_p_times_sum_t_minus_t(const subject& s);
+template <class T> void shift_leaves_softmax_unchanged(property_context& ctx, const subject& s);
+template <class T> void shift_leaves_cross_entropy_loss_and_gradient_unchanged(property_context& ctx, const subject& s);
+template <class T> void adding_a_vector_to_every_column_of_w_leaves_the_unregularized_loss_unchanged(property_context& ctx, const subject& s);
+template <class T> void regularization_adds_reg_times_w_to_the_gradient(property_context& ctx, const subject& s);
+template <class T> void regularization_adds_half_reg_times_squared_norm_to_the_loss(property_context& ctx, const subject& s);
+template <class T> void permuting_the_batch_leaves_loss_and_gradient_unchanged(property_context& ctx, const subject& s);
+template <class T> void permuting_classes_permutes_the_gradient_and_keeps_the_loss(property_context& ctx, const subject& s);
+template <class T> void loss_over_a_union_of_batches_is_the_weighted_mean_of_their_losses(property_context& ctx, const subject& s);
+template <class T> void soft_label_gradient_equals_p_times_sum_t_minus_t(property_context& ctx, const subject& s);
 
 }  // namespace gradproof::properties

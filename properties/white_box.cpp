@@ -47,13 +47,13 @@ matrix<mp_real> unflatten(const std::vector<mp_real>& v, Eigen::Index rows, Eige
 std::string sci(const mp_real& x) { return x.str(6, std::ios_base::scientific); }
 
 // Both values agree to `digits` significant digits relative to `scale` (normwise).
-void require_digits(const std::string& what, const mp_real& analytic, const mp_real& fd_value, const mp_real& fd_error,
+void require_digits(property_context& ctx, const std::string& what, const mp_real& analytic, const mp_real& fd_value, const mp_real& fd_error,
                     const mp_real& scale) {
     const mp_real tol = agreement(white_box_digits) * scale;
     if (fd_error > tol / 10) RC_DISCARD("finite differences inconclusive at this point");
     const mp_real diff = abs(analytic - fd_value);
     const mp_real margin = tol > 0 ? mp_real(diff / tol) : mp_real(diff > 0 ? 1e300 : 0);
-    auto& m = current_margins();
+    auto& m = ctx.margins();
     const long double lm = static_cast<long double>(margin);
     if (lm > m.normwise) {
         m.normwise = lm;
@@ -96,8 +96,8 @@ gen::loss_options small_ordinary() {
 }  // namespace
 
 template <class T>
-void gradient_equals_multiprecision_finite_differences(const subject& s) {
-    const auto c = *gen::loss<T>(small_ordinary());
+void gradient_equals_multiprecision_finite_differences(property_context& ctx, const subject& s) {
+    const auto c = ctx.loss<T>(small_ordinary());
     const auto opt = fd_settings();
     const mp_precision_guard guard(opt.bits);
     const auto m = to_mp(c);
@@ -111,17 +111,17 @@ void gradient_equals_multiprecision_finite_differences(const subject& s) {
     mp_real scale = 0;
     for (Eigen::Index k = 0; k < bound.size(); ++k) scale = std::max<mp_real>(scale, bound.data()[k]);
     for (Eigen::Index k = 0; k < analytic.dW.size(); ++k)
-        require_digits(fmt::format("dW[{},{}]", k / cols, k % cols), analytic.dW.data()[k],
+        require_digits(ctx, fmt::format("dW[{},{}]", k / cols, k % cols), analytic.dW.data()[k],
                        est[static_cast<std::size_t>(k)].value, est[static_cast<std::size_t>(k)].error_estimate, scale);
 }
 
 template <class T>
-void directional_derivative_equals_multiprecision_finite_differences(const subject& s) {
+void directional_derivative_equals_multiprecision_finite_differences(property_context& ctx, const subject& s) {
     gen::loss_options o;
     o.hazards = gen::hazard_mode::ordinary;
     o.shape.max_work = 1200;
-    const auto c = *gen::loss<T>(o);
-    const auto V = (*gen::direction<double>(c.W.rows(), c.W.cols())).V;
+    const auto c = ctx.loss<T>(o);
+    const auto V = ctx.draw("V", gen::direction<double>(c.W.rows(), c.W.cols())).V;
     const auto opt = fd_settings();
     const mp_precision_guard guard(opt.bits);
     const auto m = to_mp(c);
@@ -138,14 +138,14 @@ void directional_derivative_equals_multiprecision_finite_differences(const subje
     const auto est = fd::directional(
         [&](const std::vector<mp_real>& w) { return s.softmax_loss_mp(unflatten(w, rows, cols), m.X, m.y, m.reg).loss; },
         flatten(m.W), flatten(Vm), opt);
-    require_digits("⟨dW, V⟩", inner, est.value, est.error_estimate, scale);
+    require_digits(ctx, "⟨dW, V⟩", inner, est.value, est.error_estimate, scale);
 }
 
 template <class T>
-void hessian_vector_products_are_symmetric(const subject& s) {
-    const auto c = *gen::loss<T>(small_ordinary());
-    const auto V1 = (*gen::direction<double>(c.W.rows(), c.W.cols())).V;
-    const auto V2 = (*gen::direction<double>(c.W.rows(), c.W.cols())).V;
+void hessian_vector_products_are_symmetric(property_context& ctx, const subject& s) {
+    const auto c = ctx.loss<T>(small_ordinary());
+    const auto V1 = ctx.draw("V1", gen::direction<double>(c.W.rows(), c.W.cols())).V;
+    const auto V2 = ctx.draw("V", gen::direction<double>(c.W.rows(), c.W.cols())).V;
     const auto opt = fd_settings();
     const mp_precision_guard guard(opt.bits);
     const auto m = to_mp(c);
@@ -174,13 +174,13 @@ void hessian_vector_products_are_symmetric(const subject& s) {
         bn += B.data()[k] * B.data()[k];
     }
     const mp_real scale = sqrt(an) * sqrt(bn) * (xn / (2 * mp_real(m.X.rows())) + m.reg);
-    require_digits("⟨V1, H·V2⟩ vs ⟨V2, H·V1⟩", ab.value, ba.value, ab.error_estimate + ba.error_estimate, scale);
+    require_digits(ctx, "⟨V1, H·V2⟩ vs ⟨V2, H·V1⟩", ab.value, ba.value, ab.error_estimate + ba.error_estimate, scale);
 }
 
 #define GRADPROOF_INSTANTIATE(T)                                                                      \
-    template void gradient_equals_multiprecision_finite_differences<T>(const subject&);              \
-    template void directional_derivative_equals_multiprecision_finite_differences<T>(const subject&); \
-    template void hessian_vector_products_are_symmetric<T>(const subject&);
+    template void gradient_equals_multiprecision_finite_differences<T>(property_context&, const subject&);              \
+    template void directional_derivative_equals_multiprecision_finite_differences<T>(property_context&, const subject&); \
+    template void hessian_vector_products_are_symmetric<T>(property_context&, const subject&);
 GRADPROOF_INSTANTIATE(float)
 GRADPROOF_INSTANTIATE(double)
 #undef GRADPROOF_INSTANTIATE

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/subject.hpp"
+#include "properties/context.hpp"
 
 namespace gradproof::properties {
 
@@ -13,8 +14,8 @@ namespace gradproof::properties {
 // fd_settings() below.
 inline constexpr int white_box_digits = 25;
 
-template <class T> void gradient_equals_multiprecision_finite_differences(const subject& s);
-template <class T> void directional_derivative_equals_multiprecision_finite_differences(const subject& s);
-template <class T> void hessian_vector_products_are_symmetric(const subject& s);
+template <class T> void gradient_equals_multiprecision_finite_differences(property_context& ctx, const subject& s);
+template <class T> void directional_derivative_equals_multiprecision_finite_differences(property_context& ctx, const subject& s);
+template <class T> void hessian_vector_products_are_symmetric(property_context& ctx, const subject& s);
 
 }  // namespace gradproof::properties

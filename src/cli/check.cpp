@@ -3,7 +3,7 @@
 #include "cli/commands.hpp"
 
 #include "plugin/external.hpp"
-#include "report/diagnostics.hpp"
+#include "diagnostics/diagnostics.hpp"
 #include "report/reporters.hpp"
 
 #include <fmt/format.h>
@@ -41,8 +41,9 @@ void check_outputs_writable(const run_options& o) {
 }
 
 int finish_run(run_result& run, const std::vector<subject>& subjects, const run_config& cfg, const run_options& o,
-               const std::string& command_line) {
+               const std::string& command_line, const std::function<std::string(const replay_data&)>& format_reproduce) {
     run.meta = describe_run(cfg, command_line);
+    format_reproduce_lines(run, format_reproduce);
     const std::string html_path = resolve_html_path(o.html);
     // Chart data costs about a second (and calls the implementations again): only for the files
     // that carry it, and not after an interruption, when the user wants the files now.
@@ -68,7 +69,16 @@ int finish_run(run_result& run, const std::vector<subject>& subjects, const run_
     // Interrupted: the shell convention 128 + signal (130 for SIGINT, 143 for SIGTERM), so that
     // scripts and CI see the run did not finish even when everything gathered passed.
     if (run.incomplete && stop_signal() != 0) return 128 + stop_signal();
-    return run.has_unexpected_failure() ? 1 : 0;
+    return run.summary.fails ? 1 : 0;
+}
+
+std::string shell_quote(const std::string& s) {
+    if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+") ==
+                          std::string::npos)
+        return s;
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
 }
 
 int run_check(const check_options& o, const std::string& command_line) {
@@ -76,7 +86,6 @@ int run_check(const check_options& o, const std::string& command_line) {
     if (!(o.timeout_seconds > 0) || !std::isfinite(o.timeout_seconds))
         throw usage_error("--timeout: must be a positive number of seconds");
     run_config cfg = make_config(o.run);
-    cfg.program = "gradproof";
     check_outputs_writable(o.run);
     plugin::process_options popt;
     popt.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_seconds * 1000));
@@ -98,22 +107,17 @@ int run_check(const check_options& o, const std::string& command_line) {
             subjects.push_back(x.subj);
     }
     if (subjects.empty()) throw usage_error("--implementation: no loaded implementation has that name");
-    // Reproduce strings must name the same implementations.
-    std::string args;
-    for (const auto& p : o.plugins) args += " --plugin " + p;
-    for (const auto& e : o.execs) args += " --exec '" + e + "'";
-    cfg.program = "gradproof check" + args + " #";
     install_stop_handlers();
     run_result run = run_catalog(subjects, cfg);
-    for (auto& r : run.results)
-        if (!r.reproduce.empty()) {
-            // "gradproof check … # verify --implementation X --property P …" → a check command line.
-            const auto pos = r.reproduce.find(" # verify ");
-            if (pos != std::string::npos)
-                r.reproduce = r.reproduce.substr(0, pos) + " " +
-                              r.reproduce.substr(pos + std::string(" # verify ").size());
-        }
-    return finish_run(run, subjects, cfg, o.run, command_line);
+    // Reproduce lines name the same plug-ins and programs, so that the implementation names resolve.
+    std::string args;
+    for (const auto& p : o.plugins) args += " --plugin " + shell_quote(p);
+    for (const auto& e : o.execs) args += " --exec " + shell_quote(e);
+    return finish_run(run, subjects, cfg, o.run, command_line, [&](const replay_data& r) {
+        return fmt::format("gradproof check{} --implementation {} --property {} --precision {} --seed {} --cases {}{}", args,
+                           shell_quote(r.implementation), r.property, to_string(r.prec), r.seed, r.cases,
+                           r.domain_args.empty() ? "" : " " + r.domain_args);
+    });
 }
 
 }  // namespace gradproof::cli

@@ -28,6 +28,9 @@ struct run_options {
     std::optional<int> cases;
     std::string shard;  // "I/N"
     double shrink_seconds = 30;
+    std::string domain = "full";              // --domain
+    std::optional<double> max_abs_logit, max_abs_input;
+    std::string fail_on = "all";              // --fail-on
     std::string json_path, junit_path;
     html_request html;  // --html [FILE]
     bool quiet = false;
@@ -43,7 +46,12 @@ run_config config_from_options(const run_options& o);
 void check_outputs_writable(const run_options& o);
 // Prints the terminal report and writes the requested files; returns the exit code. subjects are
 // those of the run: the HTML report and the results JSON describe them and carry their chart data.
-int finish_run(run_result& run, const std::vector<subject>& subjects, const run_config& cfg, const run_options& o, const std::string& command_line);
+// format_reproduce turns each failure's replay data into this front end's command line.
+int finish_run(run_result& run, const std::vector<subject>& subjects, const run_config& cfg, const run_options& o,
+               const std::string& command_line, const std::function<std::string(const replay_data&)>& format_reproduce);
+
+// Quotes a word for a POSIX shell when it needs quoting.
+std::string shell_quote(const std::string& s);
 
 struct check_options {
     run_options run;

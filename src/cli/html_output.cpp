@@ -1,7 +1,7 @@
 #include "cli/html_output.hpp"
 
 #include "cli/commands.hpp"
-#include "report/diagnostics.hpp"
+#include "diagnostics/diagnostics.hpp"
 #include "report/reporters.hpp"
 
 #include <ctime>

@@ -54,7 +54,11 @@ int cmd_verify(const verify_options& o, const std::string& command_line) {
     cli::check_outputs_writable(o.run);
     install_stop_handlers();  // SIGINT/SIGTERM: stop at the next case, still write the files
     run_result run = run_catalog(subjects, cfg);
-    return cli::finish_run(run, subjects, cfg, o.run, command_line);
+    return cli::finish_run(run, subjects, cfg, o.run, command_line, [](const replay_data& r) {
+        return fmt::format("gradproof verify --implementation {} --property {} --precision {} --seed {} --cases {}{}",
+                           r.implementation, r.property, to_string(r.prec), r.seed, r.cases,
+                           r.domain_args.empty() ? "" : " " + r.domain_args);
+    });
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // tests/fuzz/fuzz_cli.cpp can drive it alone.
 #include "cli/commands.hpp"
 
+#include "runner/summary.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -29,6 +31,14 @@ void add_run_options(CLI::App& cmd, run_options& o) {
     cmd.add_option("--cases", o.cases, "cases per property, replacing the defaults");
     cmd.add_option("--shard", o.shard, "I/N: run the deterministic I-th of N shards (also GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS)");
     cmd.add_option("--shrink-time", o.shrink_seconds, "seconds of shrinking after a failure (default 30)");
+    cmd.add_option("--domain", o.domain,
+                   "inputs to draw: ordinary (finite, no subnormals, bounded logits and inputs), extreme (hazards) "
+                   "or full (both; default)");
+    cmd.add_option("--max-abs-logit", o.max_abs_logit, "bound on |logit| of the ordinary domain (default 30)");
+    cmd.add_option("--max-abs-input", o.max_abs_input, "bound on |W|, |X| and upstream gradients of the ordinary domain (default 100)");
+    cmd.add_option("--fail-on", o.fail_on,
+                   "finding classes that make the exit code 1: a comma-separated list of wrong, extreme_inputs, "
+                   "accuracy, contract, crash, or all (default) or none");
     cmd.add_option("--json", o.json_path, "write results JSON to FILE");
     cmd.add_option("--junit", o.junit_path, "write JUnit XML to FILE");
     add_html_option(cmd, o.html);
@@ -77,6 +87,20 @@ run_config config_from_options(const run_options& o) {
             else if (p == "f64") cfg.precisions.push_back(precision::f64);
             else throw usage_error("--precision: expected f32 or f64, got '" + p + "'");
         }
+    }
+    try {
+        cfg.domain.kind = parse_domain_kind(o.domain, "--domain");
+        cfg.fail_on = parse_finding_classes(o.fail_on, "--fail-on");
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(e.what());
+    }
+    if (o.max_abs_logit) {
+        if (!(*o.max_abs_logit > 0) || !std::isfinite(*o.max_abs_logit)) throw usage_error("--max-abs-logit: must be a positive number");
+        cfg.domain.max_abs_logit = *o.max_abs_logit;
+    }
+    if (o.max_abs_input) {
+        if (!(*o.max_abs_input > 0) || !std::isfinite(*o.max_abs_input)) throw usage_error("--max-abs-input: must be a positive number");
+        cfg.domain.max_abs_input = *o.max_abs_input;
     }
     if (!(o.shrink_seconds >= 0) || !std::isfinite(o.shrink_seconds))
         throw usage_error("--shrink-time: must be a finite number ≥ 0 of seconds");

@@ -17,6 +17,16 @@ namespace gradproof {
 struct rejected_input : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+// Thrown for an implementation that crashed, aborted, exited, hung or answered garbage (an
+// out-of-process one: plugin/process.hpp).
+struct implementation_crashed : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// Thrown for an implementation seen breaking the calling contract: it modified an input or left
+// an output unwritten.
+struct contract_breached : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 enum class entry_point { softmax, log_softmax, softmax_backward, log_softmax_backward, cross_entropy, softmax_loss };
 

@@ -16,8 +16,8 @@ namespace gradproof::plugin {
 struct load_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
-struct contract_violation : std::runtime_error {
-    using std::runtime_error::runtime_error;
+struct contract_violation : contract_breached {
+    using contract_breached::contract_breached;
 };
 
 struct external_implementation {

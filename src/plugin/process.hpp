@@ -7,6 +7,8 @@
 #include "protocol/wire.hpp"
 
 #include <chrono>
+#include "core/subject.hpp"
+
 #include <stdexcept>
 #include <string>
 #include <sys/types.h>
@@ -14,8 +16,8 @@
 
 namespace gradproof::plugin {
 
-struct implementation_failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
+struct implementation_failure : implementation_crashed {
+    using implementation_crashed::implementation_crashed;
 };
 
 struct process_options {

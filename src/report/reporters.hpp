@@ -31,8 +31,8 @@ void write_file_atomically(const std::string& path, const std::string& content);
 
 std::string xml_escape(const std::string& s);
 
-// HTML report (report/html.cpp), rendered from the Mustache templates in reports/, which are
-// embedded into the binary at build time.
+// HTML report (report/html_page.cpp, charts in report/html_charts.cpp), rendered from the Mustache
+// templates in reports/, which are embedded into the binary at build time.
 struct report_source {
     std::string path;   // a results file that went into a merged report
     run_metadata meta;  // its own metadata (the report header shows the first one's)
@@ -47,9 +47,26 @@ void write_html(std::ostream& os, const run_result& run, const html_options& opt
 // quoted attribute values.
 std::string html_escape(std::string_view s);
 
-// Merges results files (e.g. shards of one CI run) into one run: metadata of the first; results,
-// implementations and chart data are the union. Of two results for the same implementation,
-// precision and property the worse verdict wins (fail/error over pass over n/a).
+// Merges results files (e.g. shards of one CI run) into one run (report/merge.cpp): metadata of the
+// first; results, implementations, findings and chart data are the union. Of two results for the
+// same implementation, precision and property the worse verdict wins (fail/error over pass over
+// n/a), together with the finding it points to; findings are renumbered and a finding that only
+// explained results which lost that way is dropped, so overlapping files do not count a cause twice.
+// The summary is recomputed against the first run's fail_on (empty: every class). Throws
+// std::invalid_argument for no runs or an unknown finding class in fail_on.
 run_result merge_runs(const std::vector<run_result>& runs);
+
+namespace detail {
+// The order in which the worse of two results for one cell wins (merge_runs, the report's matrix).
+inline int verdict_rank(verdict v) {
+    switch (v) {
+        case verdict::error: return 3;
+        case verdict::fail: return 2;
+        case verdict::pass: return 1;
+        case verdict::not_applicable: return 0;
+    }
+    return 0;
+}
+}  // namespace detail
 
 }  // namespace gradproof

@@ -32,8 +32,12 @@ void write_progress_line(std::ostream& os, const property_result& r) {
 
 void write_terminal(std::ostream& os, const run_result& run, const terminal_options& opt) {
     const auto& m = run.meta;
-    fmt::print(os, "gradproof {} — {} — seed {} — cases: {}\nmachine: {}\n\n", m.gradproof_version, m.date_utc, m.seed,
+    fmt::print(os, "gradproof {} — {} — seed {} — cases: {}\nmachine: {}\n", m.gradproof_version, m.date_utc, m.seed,
                m.case_counts, m.machine);
+    std::string fail_on;
+    for (const auto& c : m.fail_on) fail_on += (fail_on.empty() ? "" : ", ") + c;
+    fmt::print(os, "domain: {}\nfail on: {}\n\n", m.domain_text.empty() ? m.domain : m.domain_text,
+               fail_on.empty() ? "every finding class" : fail_on);
     // Table: one row per property, one column group per implementation/precision.
     std::vector<std::string> columns;
     std::map<std::string, std::map<std::string, const property_result*>> cell;
@@ -66,22 +70,21 @@ void write_terminal(std::ostream& os, const run_result& run, const terminal_opti
             if (it != cell[row].end()) {
                 const auto& r = *it->second;
                 if (r.status == verdict::not_applicable) text = "n/a";
+                else if (r.status == verdict::pass)
+                    text = fmt::format("pass {}× m={}", r.cases_run, margin_text(r.worst_margin));
+                else if (r.finding >= 0 && static_cast<std::size_t>(r.finding) < run.findings.size())
+                    text = fmt::format("{} #{} {}", r.status == verdict::fail ? "FAIL" : "ERR ", r.finding + 1,
+                                       to_string(run.findings[static_cast<std::size_t>(r.finding)].cls));
                 else
-                    text = fmt::format("{} {}× m={}", r.status == verdict::pass ? "pass" : r.status == verdict::fail ? "FAIL" : "ERR ",
-                                       r.cases_run, margin_text(r.worst_margin));
+                    text = fmt::format("{} {}× m={}", r.status == verdict::fail ? "FAIL" : "ERR ", r.cases_run,
+                                       margin_text(r.worst_margin));
             }
             fmt::print(os, " │ {:<{}}", text, wc);
         }
         fmt::print(os, "\n");
     }
-    int pass = 0, fail = 0, flawed = 0, na = 0;
-    for (const auto& r : run.results) {
-        if (r.status == verdict::pass) ++pass;
-        else if (r.status == verdict::not_applicable) ++na;
-        else if (r.known_flawed) ++flawed;
-        else ++fail;
-    }
-    fmt::print(os, "\nm = worst normwise margin (|error| / derived tolerance; ≤ 1 passes). {}× = cases run.\n", "N");
+    const auto& sum = run.summary;
+    fmt::print(os, "\nm = worst normwise margin (|error| / derived tolerance; ≤ 1 passes). {}× = cases run. #K = finding K.\n", "N");
     bool header = false;
     for (const auto& r : run.results) {
         if (r.status != verdict::pass || !(r.worst_componentwise > 1)) continue;
@@ -93,8 +96,25 @@ void write_terminal(std::ostream& os, const run_result& run, const terminal_opti
         fmt::print(os, "  {} {} {}: componentwise margin {}\n", r.implementation, to_string(r.prec), r.property,
                    margin_text(r.worst_componentwise));
     }
+    for (const auto& f : run.findings) {
+        fmt::print(os, "\n=== finding #{}: {} — {} {}{}\n", f.id + 1, to_string(f.cls), f.implementation, to_string(f.prec),
+                   f.known_flawed ? " (known-flawed specimen)" : "");
+        fmt::print(os, "{}\n", f.summary);
+        std::string props;
+        for (const auto& p : f.properties) props += (props.empty() ? "" : ", ") + p;
+        fmt::print(os, "fails: {}\n", props);
+        if (!f.hazard.empty()) fmt::print(os, "hazard: {}\n", f.hazard);
+        if (!f.threshold.empty()) fmt::print(os, "threshold: {}\n", f.threshold);
+        if (f.cls == finding_class::accuracy)
+            fmt::print(os, "digits lost beyond the bound: {:.1f} (componentwise margin {})\n", f.digits_lost,
+                       margin_text(f.componentwise_margin));
+        fmt::print(os, "{}: {}\n", f.property, f.message);
+        if (!f.counterexample.empty()) fmt::print(os, "minimal counterexample:\n{}", f.counterexample);
+        if (!f.reproduce.empty()) fmt::print(os, "reproduce: {}\n", f.reproduce);
+    }
+    // Failures without a finding (results files written before findings existed).
     for (const auto& r : run.results) {
-        if (r.status != verdict::fail && r.status != verdict::error) continue;
+        if ((r.status != verdict::fail && r.status != verdict::error) || r.finding >= 0) continue;
         fmt::print(os, "\n=== {} {} {}{}: {}\n", r.implementation, to_string(r.prec), r.property,
                    r.known_flawed ? " (known-flawed specimen)" : "", status_text(r));
         fmt::print(os, "claim: {}\n", r.claim);
@@ -102,9 +122,21 @@ void write_terminal(std::ostream& os, const run_result& run, const terminal_opti
         if (!r.counterexample.empty()) fmt::print(os, "shrunk counterexample:{}", r.counterexample);
         if (!r.reproduce.empty()) fmt::print(os, "reproduce: {}\n", r.reproduce);
     }
-    fmt::print(os, "\n{} passed, {} failed", pass, fail);
-    if (flawed) fmt::print(os, ", {} failed on known-flawed specimens (expected)", flawed);
-    fmt::print(os, ", {} not applicable{}\n", na, run.incomplete ? " — INCOMPLETE RUN" : "");
+    fmt::print(os, "\n");
+    for (const auto& i : sum.implementations)
+        fmt::print(os, "{} {}{}: {}\n", i.fails ? "✗" : "✓", i.implementation, i.known_flawed ? " (known-flawed specimen)" : "",
+                   i.headline);
+    fmt::print(os, "\n{} passed, {} failed", sum.passed, sum.failed);
+    if (sum.failed_known_flawed) fmt::print(os, ", {} failed on known-flawed specimens (expected)", sum.failed_known_flawed);
+    fmt::print(os, ", {} not applicable", sum.not_applicable);
+    if (!run.findings.empty()) {
+        std::string by_class;
+        for (auto c : all_finding_classes)
+            if (sum.findings[static_cast<int>(c)] > 0)
+                by_class += fmt::format("{}{} {}", by_class.empty() ? "" : ", ", sum.findings[static_cast<int>(c)], to_string(c));
+        fmt::print(os, "; {} finding{} ({})", run.findings.size(), run.findings.size() == 1 ? "" : "s", by_class);
+    }
+    fmt::print(os, "{}\n", run.incomplete ? " — INCOMPLETE RUN" : "");
     if (run.incomplete && !run.incomplete_reason.empty()) fmt::print(os, "incomplete: {}\n", run.incomplete_reason);
 }
 

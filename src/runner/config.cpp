@@ -2,7 +2,7 @@
 // runner.cpp (which needs the whole catalog) so that tests/fuzz/fuzz_cli.cpp links only this.
 #include "runner/runner.hpp"
 
-#include <rapidcheck/detail/Configuration.h>
+#include "runner/rapidcheck_adapter.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -21,20 +21,17 @@ double default_case_scale() {
 }
 
 void apply_rc_params(run_config& cfg) {
-    const char* env = std::getenv("RC_PARAMS");
-    if (!env || !*env) return;
-    const auto conf = rc::detail::configFromString(env);
-    const std::string text = env;
-    if (text.find("seed") != std::string::npos) cfg.seed = conf.testParams.seed;
-    if (text.find("max_success") != std::string::npos) {
-        if (conf.testParams.maxSuccess < 1) throw std::invalid_argument("max_success must be ≥ 1");
-        cfg.cases = conf.testParams.maxSuccess;
+    const auto rc = detail::read_rc_params(std::getenv("RC_PARAMS"));
+    if (rc.seed) cfg.seed = *rc.seed;
+    if (rc.max_success) {
+        if (*rc.max_success < 1) throw std::invalid_argument("max_success must be ≥ 1");
+        cfg.cases = *rc.max_success;
     }
-    if (text.find("max_size") != std::string::npos) {
-        if (conf.testParams.maxSize < 0) throw std::invalid_argument("max_size must be ≥ 0");
-        cfg.max_size = conf.testParams.maxSize;
+    if (rc.max_size) {
+        if (*rc.max_size < 0) throw std::invalid_argument("max_size must be ≥ 0");
+        cfg.max_size = *rc.max_size;
     }
-    if (text.find("noshrink") != std::string::npos) cfg.shrink = !conf.testParams.disableShrinking;
+    if (rc.noshrink) cfg.shrink = !*rc.noshrink;
 }
 
 }  // namespace gradproof

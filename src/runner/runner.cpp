@@ -1,9 +1,8 @@
 #include "runner/runner.hpp"
 
-#include "properties/checks.hpp"
+#include "runner/findings.hpp"
+#include "runner/summary.hpp"
 
-#include <rapidcheck.h>
-#include <rapidcheck/detail/TestListenerAdapter.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -58,154 +57,229 @@ std::uint64_t derive_seed(std::uint64_t run_seed, const std::string& property, c
     return splitmix64(run_seed ^ splitmix64(fnv1a(property) ^ (fnv1a(subject) << 1) ^ (p == precision::f32 ? 0x32 : 0x64)));
 }
 
-property_result run_property(const property& prop, const subject& s, precision p, const run_config& cfg) {
-    property_result r;
+namespace detail {
+
+replay_data replay_of(const property& prop, const subject& s, precision p, const run_config& cfg, int cases) {
+    return replay_data{s.name, prop.name, p, cfg.seed, cases, cfg.domain.arguments()};
+}
+
+property_run run_one(const property& prop, const subject& s, precision p, const run_config& cfg, const pinned_case* pin,
+                     std::optional<int> cases_override, std::optional<input_domain> domain) {
+    property_run run;
+    property_result& r = run.result;
     r.implementation = s.name;
     r.known_flawed = s.known_flawed;
     r.prec = p;
     r.property = prop.name;
     r.claim = prop.claim;
     r.needs = prop.needs_text();
+    r.category = to_string(prop.category);
     r.seed = derive_seed(cfg.seed, prop.name, s.name, p);
-    if (!prop.applicable(s, p)) {
-        r.status = verdict::not_applicable;
-        if (cfg.on_result) cfg.on_result(r);
-        return r;
-    }
-    const int cases = cfg.cases ? *cfg.cases
-                                : std::max(1, static_cast<int>(std::lround(prop.default_cases * cfg.case_scale)));
+    const int cases = cases_override ? *cases_override
+                      : cfg.cases    ? *cfg.cases
+                                     : std::max(1, static_cast<int>(std::lround(prop.default_cases * cfg.case_scale)));
     r.cases_requested = cases;
 
-    rc::detail::TestParams params;
+    property_context ctx(domain ? *domain : cfg.domain);
+    if (pin) ctx.pin(*pin);
+    check_params params;
     params.seed = r.seed;
-    params.maxSuccess = cases;
-    params.maxSize = cfg.max_size;
-    params.maxDiscardRatio = 10;
-    params.disableShrinking = !cfg.shrink;
-    rc::detail::TestMetadata meta;
-    meta.id = s.name + "/" + std::string(to_string(p)) + "/" + prop.name;
-    meta.description = prop.claim;
-
+    params.cases = cases;
+    params.max_size = cfg.max_size;
+    params.shrink = cfg.shrink && !pin;
+    params.shrink_budget_seconds = cfg.shrink_budget_seconds;
+    params.id = s.name + "/" + std::string(to_string(p)) + "/" + prop.name;
+    params.assertion_kind = prop.category == property_category::contract ? failure_kind::contract : failure_kind::numerical;
+    params.stop_requested = [] { return stop_signal_ != 0; };
     const auto& body = p == precision::f32 ? prop.body_f32 : prop.body_f64;
-    std::optional<std::chrono::steady_clock::time_point> first_failure;
-    bool budget_hit = false;
-    std::string last_failure;  // description of the most recent failing evaluation
-    const auto budget = std::chrono::duration<double>(cfg.shrink_budget_seconds);
-    bool interrupted = false;
-    auto guarded = [&] {
-        // A case boundary: once a stop is requested every remaining case (and shrink step) is
-        // discarded, which ends RapidCheck's loop without evaluating anything more.
-        if (stop_signal_ != 0) {
-            interrupted = true;
-            RC_DISCARD("interrupted");
-        }
-        if (first_failure && std::chrono::steady_clock::now() - *first_failure > budget) {
-            budget_hit = true;
-            RC_DISCARD("shrink time budget exhausted");
-        }
-        try {
-            body(s);
-        } catch (const rc::detail::CaseResult& c) {
-            if (c.type == rc::detail::CaseResult::Type::Failure) {
-                if (!first_failure) first_failure = std::chrono::steady_clock::now();
-                last_failure = c.description;
-            }
-            throw;
-        } catch (const std::exception& e) {
-            if (!first_failure) first_failure = std::chrono::steady_clock::now();
-            last_failure = e.what();
-            throw;
-        }
-    };
-    current_margins().reset();
     const auto start = std::chrono::steady_clock::now();
-    const rc::detail::TestResult result = [&]() -> rc::detail::TestResult {
-        try {
-            // A silent listener: RapidCheck's default one prints its own reproduce banner at exit.
-            rc::detail::TestListenerAdapter quiet;
-            return rc::detail::checkProperty(rc::detail::toProperty(guarded), meta, params, quiet);
-        } catch (const std::exception& e) {
-            return rc::detail::Error(e.what());
-        }
-    }();
+    const check_outcome out = check_property([&](property_context& c) { body(c, s); }, ctx, params);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto& m = current_margins();
+    const auto& m = ctx.margins();
     r.worst_margin = finite_or_max(m.normwise);
     r.worst_componentwise = finite_or_max(m.componentwise);
     r.worst_ulps = finite_or_max(m.worst_ulps);
     r.worst_where = m.worst_where;
-
-    r.interrupted = interrupted;
-    if (result.template is<rc::detail::SuccessResult>()) {
-        r.status = verdict::pass;
-        r.cases_run = result.template get<rc::detail::SuccessResult>().numSuccess;
-    } else if (result.template is<rc::detail::FailureResult>()) {
-        const auto& f = result.template get<rc::detail::FailureResult>();
-        r.status = verdict::fail;
-        r.cases_run = f.numSuccess;
-        // After shrinking RapidCheck re-runs the final case for its description; past the budget
-        // that re-run is discarded, so report the last failure seen instead.
-        r.message = budget_hit    ? last_failure + fmt::format(" (shrinking stopped after its {} s budget)", cfg.shrink_budget_seconds)
-                    : interrupted ? last_failure + " (shrinking interrupted)"
-                                  : f.description;
-        std::ostringstream ce;
-        // Our case types print themselves as labelled matrices; other drawn values (indices,
-        // flags, permutations) get a line of their own with their type.
-        for (const auto& [type, value] : f.counterExample) {
-            if (!value.empty() && value.front() == '\n') ce << value;
-            else ce << "(" << type << ") " << value << "\n";
+    r.interrupted = out.interrupted;
+    run.pin_unused = out.pin_unused;
+    r.cases_run = out.successes;
+    switch (out.result) {
+        case check_outcome::status::pass: r.status = verdict::pass; break;
+        case check_outcome::status::fail: {
+            r.status = verdict::fail;
+            run.failure = out.failure;
+            const auto& f = *out.failure;
+            r.message = out.budget_hit    ? f.message + fmt::format(" (shrinking stopped after its {} s budget)", cfg.shrink_budget_seconds)
+                        : out.interrupted ? f.message + " (shrinking interrupted)"
+                                          : f.message;
+            r.counterexample = f.counterexample;
+            r.replay = replay_of(prop, s, p, cfg, cases);
+            break;
         }
-        r.counterexample = ce.str();
-        r.reproduce = fmt::format("{} verify --implementation {} --property {} --precision {} --seed {} --cases {}",
-                                  cfg.program, s.name, prop.name, to_string(p), cfg.seed, cases);
-    } else if (result.template is<rc::detail::GaveUpResult>()) {
-        const auto& g = result.template get<rc::detail::GaveUpResult>();
-        r.status = g.numSuccess == 0 ? verdict::not_applicable : verdict::pass;
-        r.cases_run = g.numSuccess;
-        r.message = "gave up: " + g.description;
+        case check_outcome::status::gave_up:
+            r.status = out.successes == 0 ? verdict::not_applicable : verdict::pass;
+            r.message = "gave up: " + out.description;
+            break;
+        case check_outcome::status::error:
+            r.status = verdict::error;
+            r.message = out.description;
+            r.replay = replay_of(prop, s, p, cfg, cases);
+            break;
+    }
+    return run;
+}
+
+}  // namespace detail
+
+property_result run_property(const property& prop, const subject& s, precision p, const run_config& cfg) {
+    property_result r;
+    if (!prop.applicable(s, p) || (cfg.domain.kind == domain_kind::ordinary && prop.category == property_category::extreme)) {
+        r.implementation = s.name;
+        r.known_flawed = s.known_flawed;
+        r.prec = p;
+        r.property = prop.name;
+        r.claim = prop.claim;
+        r.needs = prop.needs_text();
+        r.category = to_string(prop.category);
+        r.seed = derive_seed(cfg.seed, prop.name, s.name, p);
+        r.status = verdict::not_applicable;
+        if (prop.applicable(s, p)) r.message = "hazard-only property: outside the ordinary domain";
     } else {
-        r.status = verdict::error;
-        r.message = result.template get<rc::detail::Error>().description;
+        r = detail::run_one(prop, s, p, cfg).result;
     }
     if (cfg.on_result) cfg.on_result(r);
     return r;
 }
 
+namespace {
+
+struct open_finding {
+    int id;
+    failure_kind kind;
+    pinned_case input;
+};
+
+bool failure_kind_from(const std::string& text, failure_kind& out) {
+    for (auto k : {failure_kind::numerical, failure_kind::rejection, failure_kind::crash, failure_kind::contract})
+        if (text == to_string(k)) {
+            out = k;
+            return true;
+        }
+    return false;
+}
+
+// Runs the selected properties of one subject in one precision, grouping failures into findings.
+void run_subject_precision(const subject& s, precision p, const std::vector<const property*>& props, const run_config& cfg,
+                           run_result& out, std::size_t& done) {
+    std::vector<open_finding> open;
+    // A property failing through a cause outside the ordinary domain still has to be established
+    // at ordinary inputs, where a failure is a cause of its own (with its own finding).
+    auto establish_at_ordinary_inputs = [&](const property& prop, property_result& r) {
+        if (r.status != verdict::fail || r.finding < 0 || r.interrupted) return;
+        if (out.findings[static_cast<std::size_t>(r.finding)].cls != finding_class::extreme_inputs) return;
+        if (prop.category == property_category::contract || prop.category == property_category::extreme ||
+            cfg.domain.kind == domain_kind::ordinary || stop_signal_ != 0)
+            return;
+        input_domain ordinary = cfg.domain;
+        ordinary.kind = domain_kind::ordinary;
+        auto run = detail::run_one(prop, s, p, cfg, nullptr, std::nullopt, ordinary);
+        if (run.result.status == verdict::pass) {
+            r.ordinary_cases = run.result.cases_run;
+            return;
+        }
+        if (run.result.status != verdict::fail || run.result.interrupted) return;
+        finding f = detail::make_finding(prop, s, p, cfg, run);
+        f.id = static_cast<int>(out.findings.size());
+        f.replay.domain_args = ordinary.arguments();
+        out.findings.push_back(std::move(f));
+        failure_kind k{};
+        if (run.failure && failure_kind_from(out.findings.back().kind, k))
+            open.push_back({out.findings.back().id, k, pinned_case{run.failure->main_case}});
+        r.message += fmt::format(" — and at ordinary inputs: finding #{}", out.findings.back().id + 1);
+    };
+    for (const property* prop : props) {
+        if (stop_signal_ != 0) return;
+        const bool hazard_only = cfg.domain.kind == domain_kind::ordinary && prop->category == property_category::extreme;
+        if (!prop->applicable(s, p) || hazard_only) {
+            property_result r = run_property(*prop, s, p, cfg);
+            out.results.push_back(std::move(r));
+            ++done;
+            continue;
+        }
+        // A known cause first: the property joins the finding whose minimal input fails it the same way.
+        std::optional<property_result> joined;
+        for (auto& f : open) {
+            if (stop_signal_ != 0) break;
+            auto trial = detail::run_one(*prop, s, p, cfg, &f.input, cfg.replay_cases);
+            if (trial.pin_unused || !trial.failure || trial.failure->kind != f.kind) continue;
+            auto& fd = out.findings[static_cast<std::size_t>(f.id)];
+            fd.properties.push_back(prop->name);
+            trial.result.finding = f.id;
+            trial.result.cases_run = 0;
+            trial.result.replay = fd.replay;
+            joined = std::move(trial.result);
+            break;
+        }
+        if (joined) {
+            out.results.push_back(*joined);
+            establish_at_ordinary_inputs(*prop, out.results.back());
+            if (cfg.on_result) cfg.on_result(out.results.back());
+            ++done;
+            continue;
+        }
+        auto run = detail::run_one(*prop, s, p, cfg);
+        // An interrupted run without a failure proves nothing: it is left out. A failure found
+        // before the interruption is a real finding (with the best counterexample so far).
+        if (run.result.interrupted && run.result.status != verdict::fail) return;
+        if (run.result.status == verdict::fail || run.result.status == verdict::error) {
+            finding f = detail::make_finding(*prop, s, p, cfg, run);
+            f.id = static_cast<int>(out.findings.size());
+            run.result.finding = f.id;
+            out.findings.push_back(std::move(f));
+            failure_kind k{};
+            if (run.failure && run.failure->main_case.has_value() && failure_kind_from(out.findings.back().kind, k))
+                open.push_back({out.findings.back().id, k, pinned_case{run.failure->main_case}});
+        }
+        out.results.push_back(std::move(run.result));
+        establish_at_ordinary_inputs(*prop, out.results.back());
+        if (cfg.on_result) cfg.on_result(out.results.back());
+        ++done;
+    }
+}
+
+}  // namespace
+
 run_result run_catalog(const std::vector<subject>& subjects, const run_config& cfg) {
     run_result out;
-    struct work_item {
-        const subject* s;
-        precision p;
-        const property* prop;
-    };
-    std::vector<work_item> work;
+    // Work items in catalog order; sharding picks every shard_count-th (subject, precision, property).
+    std::vector<std::tuple<const subject*, precision, std::vector<const property*>>> groups;
+    std::size_t total = 0;
     long item = 0;
     for (const auto& s : subjects)
-        for (auto p : cfg.precisions)
+        for (auto p : cfg.precisions) {
+            std::vector<const property*> props;
             for (const auto& prop : catalog()) {
                 if (!cfg.properties.empty() &&
                     std::find(cfg.properties.begin(), cfg.properties.end(), prop.name) == cfg.properties.end())
                     continue;
                 if (cfg.shard_count > 1 && item++ % cfg.shard_count != cfg.shard_index) continue;
-                work.push_back({&s, p, &prop});
+                props.push_back(&prop);
             }
+            total += props.size();
+            groups.emplace_back(&s, p, std::move(props));
+        }
     std::size_t done = 0;
-    for (const auto& w : work) {
+    for (const auto& [s, p, props] : groups) {
         if (stop_signal_ != 0) break;
-        property_result r = run_property(*w.prop, *w.s, w.p, cfg);
-        // An interrupted run without a failure proves nothing: it is left out. A failure found
-        // before the interruption is a real finding (with the best counterexample so far).
-        if (r.interrupted && r.status != verdict::fail) break;
-        out.results.push_back(std::move(r));
-        ++done;
+        run_subject_precision(*s, p, props, cfg, out, done);
     }
-    if (const int sig = stop_signal_; sig != 0 && done < work.size()) {
+    if (const int sig = stop_signal_; sig != 0 && done < total) {
         out.incomplete = true;
         const char* name = sigabbrev_np(sig);
         out.incomplete_reason = fmt::format("interrupted by {}: {} of {} property runs completed",
-                                            name ? std::string("SIG") + name : "signal " + std::to_string(sig), done,
-                                            work.size());
+                                            name ? std::string("SIG") + name : "signal " + std::to_string(sig), done, total);
     }
+    out.summary = summarize(out, cfg.fail_on);
     return out;
 }
 
@@ -232,6 +306,9 @@ run_metadata describe_run(const run_config& cfg, const std::string& command_line
     m.case_counts = cfg.cases ? fmt::format("{} per property", *cfg.cases)
                               : cfg.case_scale == 1.0 ? "defaults (properties/case_counts.hpp)"
                                                       : fmt::format("defaults × {}", cfg.case_scale);
+    m.domain = cfg.domain.name();
+    m.domain_text = cfg.domain.describe();
+    for (auto c : cfg.fail_on) m.fail_on.push_back(to_string(c));
     m.libraries = {fmt::format("Eigen {}.{}.{}", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION),
                    fmt::format("Boost {}.{}.{}", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100),
                    fmt::format("MPFR {}", MPFR_VERSION_STRING), fmt::format("fmt {}", FMT_VERSION)};

@@ -1,10 +1,17 @@
-// Runs catalog properties against subjects through RapidCheck's checkTestable and turns the
-// outcome into plain property_result data. Every property run gets its own seed derived from
-// the run seed, the property, the subject and the precision, so any single result can be
-// replayed alone (the reproduce string) and runs are deterministic.
+// Runs catalog properties against subjects and turns the outcome into plain data: property
+// results and findings (root causes, runner/findings.hpp). Every property run gets its own seed
+// derived from the run seed, the property, the subject and the precision, so any single result
+// can be replayed alone (replay_data, formatted by each front end) and runs are deterministic.
+//
+// One cause is shrunk once: when a property fails, its minimal input is tried on every later
+// applicable property of the same implementation and precision before anything new is drawn; a
+// property that fails the same way on it joins that finding instead of searching and shrinking
+// again. A property that joined a finding outside the ordinary domain is still run over
+// ordinary inputs, so that "correct at ordinary inputs" is established for every property.
 #pragma once
 
 #include "core/subject.hpp"
+#include "gen/domain.hpp"
 #include "properties/property.hpp"
 #include "runner/result.hpp"
 
@@ -44,15 +51,22 @@ struct run_config {
     int shard_index = 0;
     int shard_count = 1;
     int max_size = 100;
-    std::string program = "gradproof";       // for reproduce strings
+    input_domain domain;                     // --domain and its bounds
+    // Finding classes that make the run fail (exit code 1); default every class.
+    std::vector<finding_class> fail_on{std::begin(all_finding_classes), std::end(all_finding_classes)};
+    // Cases of a replay: a pinned counterexample tried on another property (other draws of that
+    // property, such as a permutation, still vary between them).
+    int replay_cases = 3;
     // Called after each property run (progress output).
     std::function<void(const property_result&)> on_result;
 };
 
 std::uint64_t derive_seed(std::uint64_t run_seed, const std::string& property, const std::string& subject, precision p);
 
+// One property alone (the GoogleTest integration, the mutation suite): no findings.
 property_result run_property(const property& prop, const subject& s, precision p, const run_config& cfg);
 
+// The catalog over the subjects, with findings and the summary.
 run_result run_catalog(const std::vector<subject>& subjects, const run_config& cfg);
 
 // Applies RC_PARAMS (seed=, max_success=, noshrink=, max_size=) when set in the environment.

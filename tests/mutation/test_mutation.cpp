@@ -1,5 +1,7 @@
 // The mutation suite: the default catalog must catch every mutant of variants.hpp within its
-// default case counts, and must flag no correct variant over at least 1000 cases per property.
+// default case counts and give its findings the class its bug deserves (a bug in the mathematics
+// is `wrong`, a hazard only extreme logits reach is `extreme_inputs`, rounding alone is
+// `accuracy`), and must flag no correct variant over at least 1000 cases per property.
 // Both run in double with a fixed seed, so a result is reproducible with the printed command.
 #include "mutation/variants.hpp"
 #include "runner/runner.hpp"
@@ -22,7 +24,6 @@ run_config double_only() {
     run_config cfg;
     cfg.seed = suite_seed;
     cfg.precisions = {precision::f64};
-    cfg.program = "test_mutation";
     return cfg;
 }
 
@@ -35,6 +36,16 @@ std::string variant_name(const ::testing::TestParamInfo<std::size_t>& info, cons
 // ---- mutants: caught within the default case counts --------------------------------------------
 
 class mutant : public ::testing::TestWithParam<std::size_t> {};
+
+// The class each mutant's bug deserves. A `wrong` mutant may also fail in ways that only extreme
+// inputs reach; an `extreme_inputs` or `accuracy` mutant must never be called wrong.
+finding_class deserved_class(const std::string& name) {
+    if (name == "missing_max_shift" || name == "max_initialized_at_zero" || name == "log_of_rounded_probability" ||
+        name == "clamped_logits")
+        return finding_class::extreme_inputs;
+    if (name == "float_accumulation") return finding_class::accuracy;
+    return finding_class::wrong;
+}
 
 TEST_P(mutant, is_caught_by_the_default_catalog) {
     const auto& v = mutation::mutants()[GetParam()];
@@ -57,6 +68,21 @@ TEST_P(mutant, is_caught_by_the_default_catalog) {
               << " s\n"
               << caught.str();
     EXPECT_GT(failures, 0) << v.name << " (" << v.description << ") escaped the default catalog";
+    const finding_class deserved = deserved_class(v.name);
+    std::ostringstream findings;
+    bool has_deserved = false, called_wrong = false;
+    for (const auto& f : r.findings) {
+        findings << "  #" << f.id + 1 << " " << to_string(f.cls) << ": " << f.summary << "\n    " << f.message << "\n";
+        has_deserved = has_deserved || f.cls == deserved;
+        called_wrong = called_wrong || f.cls == finding_class::wrong;
+        EXPECT_NE(f.cls, finding_class::crash) << f.message;
+        EXPECT_NE(f.cls, finding_class::contract) << f.message;
+    }
+    std::cout << findings.str();
+    EXPECT_TRUE(has_deserved) << v.name << " has no " << to_string(deserved) << " finding:\n" << findings.str();
+    if (deserved != finding_class::wrong) {
+        EXPECT_FALSE(called_wrong) << v.name << " is not wrong at ordinary inputs:\n" << findings.str();
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(mutation, mutant, ::testing::Range<std::size_t>(0, mutation::mutants().size()),
@@ -105,6 +131,7 @@ TEST_P(correct_variant, passes_1000_cases) {
     if (p.status == verdict::not_applicable) GTEST_SKIP() << prop.name << ": " << p.message;
     std::cout << v.name << " / " << prop.name << ": " << to_string(p.status) << ", " << p.cases_run << " cases, worst margin "
               << p.worst_margin << ", " << p.seconds << " s\n";
+    EXPECT_EQ(p.finding, -1);
     EXPECT_EQ(p.status, verdict::pass) << v.name << " (" << v.description << ") flagged by " << prop.name << " ["
                                        << to_string(p.status) << "]\n"
                                        << p.message << "\ncounterexample:\n"

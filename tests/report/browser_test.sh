@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Browser test of the HTML report: generates a report with the built gradproof, renders it in
-# headless Chromium, and checks the rendered DOM (summary matrix, a failure section, every chart)
-# and the browser log (no console message at all: the report has no script, so any console line is
-# a CSP violation, a parse problem or an injected script). Screenshots at 1280 and 390 px are kept
-# as artifacts in OUT_DIR. Chromium missing is a failure, not a skip: CI installs it through
-# scripts/install-deps.sh.
+# headless Chromium, and checks the rendered DOM (per-implementation headlines, the seed specimen's
+# findings, summary matrix, a failure section, every chart) and the browser log (no console message
+# at all: the report has no script, so any console line is a CSP violation, a parse problem or an
+# injected script). Screenshots at 1280 and 390 px are kept as artifacts in OUT_DIR. Chromium
+# missing is a failure, not a skip: CI installs it through scripts/install-deps.sh.
 #   usage: browser_test.sh GRADPROOF_BINARY OUT_DIR
 set -euo pipefail
 bin=$1
@@ -47,6 +47,12 @@ done
 dom="$out/dom.html"
 grep -q '<html' "$dom" || fail "empty DOM"
 check() { grep -q -- "$1" "$dom" || fail "DOM lacks $2 ($1)"; }
+check 'id="implementation-verdicts"' "the per-implementation headlines"
+check 'data-implementation="seed_vectorized"' "the seed specimen's headline"
+check 'id="input-domain"' "the input domain"
+check 'data-finding="[a-z_]*/seed_vectorized/f64"' "a finding of the seed specimen"
+check '<span class="badge [a-z_]*">' "a finding class badge"
+check 'class="cmd reproduce"' "a finding's reproduce line"
 check 'id="summary-matrix"' "the summary matrix"
 check '<td class="cell' "summary matrix cells"
 check 'data-failure="seed_vectorized/f64/' "a failure section of the seed specimen"

@@ -1,8 +1,10 @@
 // HTML report: escaping of hostile strings, the sections and charts the browser test looks for,
-// merging of results files, the embedded template's rules, and the size budget.
+// findings and per-implementation headlines, merging of results files (findings included), the
+// embedded template's rules, and the size budget.
+#include "diagnostics/diagnostics.hpp"
 #include "impl/builtin.hpp"
-#include "report/diagnostics.hpp"
 #include "report/reporters.hpp"
+#include "runner/summary.hpp"
 
 #include "report_templates.hpp"
 
@@ -26,6 +28,8 @@
 namespace {
 
 using namespace gradproof;
+
+std::vector<finding_class> every_class() { return {std::begin(all_finding_classes), std::end(all_finding_classes)}; }
 
 property_result make_result(const std::string& impl, const std::string& prop, verdict v, precision p = precision::f64) {
     property_result r;
@@ -67,6 +71,60 @@ run_result sample_run() {
     run.results.push_back(make_result("seed_vectorized", "softmax_matches_the_reference", verdict::fail));
     run.results.push_back(make_result("naive", "log_softmax_matches_the_reference", verdict::not_applicable));
     run.diagnostics = builtin_diagnostics();
+    run.summary = summarize(run, every_class());
+    return run;
+}
+
+finding make_finding(const std::string& impl, finding_class cls, const std::string& prop, bool known_flawed = false) {
+    finding f;
+    f.implementation = impl;
+    f.cls = cls;
+    f.known_flawed = known_flawed;
+    f.kind = "numerical";
+    f.property = prop;
+    f.properties = {prop};
+    f.summary = "the " + std::string(to_string(cls)) + " cause of " + impl + " in " + prop;
+    f.message = "loss: expected 720, actual inf";
+    f.counterexample = "logits (1×2) =\n  [ -720, 0 ]\nlabels = [0]\n";
+    f.margin = std::numeric_limits<double>::infinity();
+    f.reproduce = "gradproof verify -i " + impl + " --property " + prop + " --seed 7";
+    return f;
+}
+
+// Appends a failed result of `prop` explained by a new finding; returns the finding's index.
+int add_failure(run_result& run, finding f, verdict v = verdict::fail) {
+    f.id = static_cast<int>(run.findings.size());
+    property_result r = make_result(f.implementation, f.property, v, f.prec);
+    r.known_flawed = f.known_flawed;
+    r.finding = f.id;
+    run.results.push_back(r);
+    run.findings.push_back(std::move(f));
+    return run.findings.back().id;
+}
+
+// sample_run with one finding of three classes: an extreme-input cause of the known-flawed seed
+// specimen (hazard and threshold), an accuracy finding and a wrong one.
+run_result run_with_findings() {
+    run_result run = sample_run();
+    run.results.erase(run.results.begin() + 1);  // the seed's failure comes back with its finding
+    run.meta.domain = "full";
+    run.meta.domain_text = "full: ordinary and extreme inputs (ordinary = every logit in [−30, 30])";
+    run.meta.fail_on = {"wrong", "crash"};
+    finding extreme = make_finding("seed_vectorized", finding_class::extreme_inputs, "softmax_matches_the_reference", true);
+    extreme.hazard = "a logit far below the row's maximum";
+    extreme.threshold = "label's logit ≥ 708.4 below the row maximum";
+    add_failure(run, extreme);
+    finding accuracy = make_finding("vectorized", finding_class::accuracy, "loss_matches_the_reference");
+    accuracy.digits_lost = 1.3;
+    accuracy.componentwise_margin = 42;
+    accuracy.margin = 17.8;
+    accuracy.ordinary = true;
+    add_failure(run, accuracy);
+    finding wrong = make_finding("naive", finding_class::wrong, "gradient_matches_the_reference");
+    wrong.properties.push_back("loss_matches_the_reference");
+    wrong.ordinary = true;
+    add_failure(run, wrong);
+    run.summary = summarize(run, {finding_class::wrong, finding_class::crash});
     return run;
 }
 
@@ -110,6 +168,24 @@ TEST(html_report, hostile_strings_cannot_inject) {
     run.meta.libraries.push_back(evil);
     run.diagnostics.ulp.push_back({evil, attr, precision::f64, {1, 2}});
     run.diagnostics.stability.push_back({evil, attr, precision::f64, "small", {1, 10}, {0.5, 0.5}});
+    finding f = make_finding(evil, finding_class::wrong, "prop" + attr);
+    f.summary = evil + attr;  // the wrong class's headline quotes it
+    f.properties = {evil, attr};
+    f.hazard = attr + evil;
+    f.threshold = evil;
+    f.message = evil;
+    f.counterexample = "</pre>" + evil;
+    f.reproduce = "gradproof check --plugin '" + evil + "'" + attr;
+    add_failure(run, f);
+    finding accuracy = make_finding(attr, finding_class::accuracy, evil);
+    accuracy.threshold = attr;
+    add_failure(run, accuracy);
+    run.meta.domain_text = evil + attr;
+    run.meta.fail_on = {"wrong", attr + evil};
+    run.summary = summarize(run, every_class());
+    std::string headlines;
+    for (const auto& i : run.summary.implementations) headlines += i.headline;
+    ASSERT_TRUE(contains(headlines, evil));  // so the check below covers the headline too
     const std::string html = render(run, {{{"results" + evil + ".json", run.meta}, {attr, run.meta}}});
     const std::string l = lower(html);
     // The template itself has no script and no img: any occurrence would be injected.
@@ -145,12 +221,47 @@ TEST(html_report, has_header_matrix_failures_and_every_chart) {
         EXPECT_FALSE(contains(html, needle)) << needle;
 }
 
+TEST(html_report, renders_findings_headlines_domain_and_fail_on) {
+    const run_result run = run_with_findings();
+    const std::string html = render(run);
+    for (const char* needle :
+         {"id=\"implementation-verdicts\"", "id=\"findings\"", "<span class=\"badge extreme_inputs\">extreme_inputs</span>",
+          "<span class=\"badge accuracy\">accuracy</span>", "<span class=\"badge wrong\">wrong</span>",
+          "id=\"finding-1\"", "id=\"finding-3\"", "data-finding=\"extreme_inputs/seed_vectorized/f64\"",
+          "Findings (3)", "id=\"input-domain\"", "id=\"fail-on\"", "<span class=\"badge crash\">crash</span>",
+          "a logit far below the row&#39;s maximum", "label&#39;s logit ≥ 708.4 below the row maximum",
+          "1.3 decimal digits beyond the bound (componentwise margin 42)", "href=\"#finding-1\""})
+        EXPECT_TRUE(contains(html, needle)) << needle;
+    EXPECT_TRUE(contains(html, html_escape(run.meta.domain_text)));
+    // Every implementation's headline, the one that fails the run (naive: wrong) in red.
+    ASSERT_EQ(run.summary.implementations.size(), 3u);
+    for (const auto& i : run.summary.implementations) EXPECT_TRUE(contains(html, html_escape(i.headline))) << i.headline;
+    EXPECT_TRUE(contains(html, "class=\"impl-verdict fail\" data-implementation=\"naive\""));
+    EXPECT_TRUE(contains(html, "class=\"impl-verdict flawed\" data-implementation=\"seed_vectorized\""));
+    EXPECT_TRUE(contains(html, "class=\"impl-verdict pass\" data-implementation=\"vectorized\""));  // accuracy is not in fail_on
+    EXPECT_TRUE(contains(html, "class=\"verdict fail\""));
+    // Summary, properties, counterexample and reproduce line of each finding.
+    for (const auto& f : run.findings) {
+        EXPECT_TRUE(contains(html, html_escape(f.summary))) << f.summary;
+        EXPECT_TRUE(contains(html, "<pre class=\"cmd reproduce\">" + html_escape(f.reproduce) + "</pre>")) << f.reproduce;
+        for (const auto& p : f.properties) EXPECT_TRUE(contains(html, "<code class=\"prop-name\">" + p + "</code>")) << p;
+    }
+    EXPECT_TRUE(contains(html, "<pre class=\"counterexample\">" + html_escape(run.findings[0].counterexample) + "</pre>"));
+    // Near the top: headlines, then findings, then the per-property matrix (kept).
+    const auto verdicts = html.find("id=\"implementation-verdicts\""), findings = html.find("id=\"findings\"");
+    EXPECT_LT(verdicts, findings);
+    EXPECT_LT(findings, html.find("id=\"summary-matrix\""));
+    // Findings of implementations under test come before those of known-flawed specimens.
+    EXPECT_LT(html.find("id=\"finding-2\""), html.find("id=\"finding-1\""));
+}
+
 TEST(html_report, no_failures_and_no_chart_data_still_render) {
     run_result run = sample_run();
     run.results.erase(run.results.begin() + 1);
     run.diagnostics = {};
     const std::string html = render(run);
     EXPECT_TRUE(contains(html, "id=\"no-failures\""));
+    EXPECT_TRUE(contains(html, "id=\"no-findings\""));
     EXPECT_TRUE(contains(html, "id=\"no-charts\""));
 }
 
@@ -264,6 +375,87 @@ TEST(html_report, merges_two_results_files) {
     EXPECT_TRUE(contains(html, "b.json"));
     EXPECT_TRUE(contains(html, "gradproof verify --shard 1/2"));
     EXPECT_TRUE(contains(html, "shard_only_property"));
+}
+
+// Two shards with findings: a failure of the first that loses to an error of the second takes its
+// finding out with it; the others are renumbered and every result points to its own cause.
+TEST(merge_runs, merges_findings_and_remaps_result_indices) {
+    run_result a = sample_run(), b = sample_run();
+    a.results.clear();
+    b.results.clear();
+    a.meta.fail_on = {"wrong", "crash"};
+    b.meta.fail_on = {"accuracy"};  // the first run's fail_on applies
+    const int a_wrong = add_failure(a, make_finding("vectorized", finding_class::wrong, "p1"));
+    add_failure(a, make_finding("seed_vectorized", finding_class::extreme_inputs, "p2", true));
+    // The ordinary counterpart of a cause found outside the ordinary domain: no result points to it.
+    a.findings.push_back(make_finding("seed_vectorized", finding_class::accuracy, "p2", true));
+    a.findings.back().id = 2;
+    a.findings.back().summary = "the ordinary counterpart";
+    add_failure(b, make_finding("naive", finding_class::accuracy, "p3"));
+    b.results.push_back(make_result("vectorized", "p1", verdict::pass));  // loses to a's failure
+    add_failure(b, make_finding("seed_vectorized", finding_class::crash, "p2", true), verdict::error);  // wins
+    ASSERT_EQ(a_wrong, 0);
+
+    const run_result merged = merge_runs({a, b});
+    ASSERT_EQ(merged.findings.size(), 4u);
+    for (std::size_t k = 0; k < merged.findings.size(); ++k) EXPECT_EQ(merged.findings[k].id, static_cast<int>(k));
+    EXPECT_EQ(merged.findings[0].cls, finding_class::wrong);
+    EXPECT_EQ(merged.findings[1].summary, "the ordinary counterpart");
+    EXPECT_EQ(merged.findings[2].cls, finding_class::accuracy);
+    EXPECT_EQ(merged.findings[3].cls, finding_class::crash);
+    const auto result = [&](const std::string& impl, const std::string& prop) {
+        const auto it = std::find_if(merged.results.begin(), merged.results.end(),
+                                     [&](const auto& r) { return r.implementation == impl && r.property == prop; });
+        return it == merged.results.end() ? property_result{} : *it;
+    };
+    ASSERT_EQ(merged.results.size(), 3u);
+    EXPECT_EQ(result("vectorized", "p1").status, verdict::fail);
+    EXPECT_EQ(result("vectorized", "p1").finding, 0);
+    EXPECT_EQ(result("seed_vectorized", "p2").status, verdict::error);
+    EXPECT_EQ(result("seed_vectorized", "p2").finding, 3);
+    EXPECT_EQ(result("naive", "p3").finding, 2);
+    for (const auto& r : merged.results) {
+        ASSERT_GE(r.finding, 0);
+        EXPECT_EQ(merged.findings[static_cast<std::size_t>(r.finding)].implementation, r.implementation);
+        EXPECT_EQ(merged.findings[static_cast<std::size_t>(r.finding)].property, r.property);
+    }
+
+    // The summary is recomputed with the first run's fail_on: wrong and crash, not accuracy.
+    EXPECT_EQ(merged.summary.findings[static_cast<int>(finding_class::wrong)], 1);
+    EXPECT_EQ(merged.summary.findings[static_cast<int>(finding_class::accuracy)], 2);
+    EXPECT_EQ(merged.summary.findings[static_cast<int>(finding_class::crash)], 1);
+    EXPECT_EQ(merged.summary.findings[static_cast<int>(finding_class::extreme_inputs)], 0);
+    EXPECT_TRUE(merged.summary.fails);
+    for (const auto& i : merged.summary.implementations)
+        EXPECT_EQ(i.fails, i.implementation == "vectorized") << i.implementation << ": " << i.headline;
+
+    // Empty fail_on (results files before findings): every class counts, naive's accuracy too.
+    a.meta.fail_on.clear();
+    const run_result every = merge_runs({a, b});
+    for (const auto& i : every.summary.implementations)
+        EXPECT_EQ(i.fails, i.implementation == "vectorized" || i.implementation == "naive") << i.implementation;
+    a.meta.fail_on = {"wrong", "everything"};
+    EXPECT_THROW(merge_runs({a, b}), std::invalid_argument);
+}
+
+TEST(merge_runs, the_same_file_twice_counts_each_finding_once) {
+    const run_result run = run_with_findings();
+    std::stringstream js;
+    write_json(js, run);
+    const run_result back = read_json(js);
+    const run_result merged = merge_runs({back, back});
+    ASSERT_EQ(merged.findings.size(), run.findings.size());
+    ASSERT_EQ(merged.results.size(), run.results.size());
+    for (std::size_t k = 0; k < run.results.size(); ++k) EXPECT_EQ(merged.results[k].finding, run.results[k].finding);
+    for (int c = 0; c < 5; ++c) EXPECT_EQ(merged.summary.findings[c], run.summary.findings[c]) << c;
+    EXPECT_EQ(merged.summary.fails, run.summary.fails);
+    ASSERT_EQ(merged.summary.implementations.size(), run.summary.implementations.size());
+    for (std::size_t k = 0; k < run.summary.implementations.size(); ++k)
+        EXPECT_EQ(merged.summary.implementations[k].headline, run.summary.implementations[k].headline);
+    // A merged report renders every finding with its class.
+    const std::string html = render(merged);
+    for (const char* needle : {"badge extreme_inputs", "badge accuracy", "badge wrong", "id=\"finding-3\""})
+        EXPECT_TRUE(contains(html, needle)) << needle;
 }
 
 TEST(html_report, ten_implementations_stay_under_a_few_megabytes) {

@@ -1,4 +1,4 @@
-#include "report/diagnostics.hpp"
+#include "diagnostics/diagnostics.hpp"
 
 #include "error/ulp.hpp"
 #include "fd/richardson.hpp"

@@ -1,0 +1,138 @@
+// The context a property body runs in: it is passed explicitly to every body and carries
+//   - the input domain of the run (gen/domain.hpp): the main-case draws apply it;
+//   - the values the current evaluation used, by name, so that a counterexample shows exactly
+//     what the failing evaluation evaluated (and nothing it did not);
+//   - a pinned case: the main-case draw returns it instead of generating one. The runner uses
+//     it to try one property's minimal counterexample on every other property (one root cause
+//     is shrunk once) and to bisect a hazard's threshold;
+//   - the worst margins of the property run, and the failure of the current evaluation (kind,
+//     message, margin), which belong together: the margin shown is that of the case shown.
+#pragma once
+
+#include "gen/cases.hpp"
+#include "gen/domain.hpp"
+#include "gen/generators.hpp"
+
+#include <rapidcheck.h>
+
+#include <any>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gradproof {
+
+// How an evaluation failed. Shrinking keeps to the kind of the first failure, and two properties
+// share a finding only when they fail the same way.
+enum class failure_kind { numerical, rejection, crash, contract };
+const char* to_string(failure_kind k);
+
+// Thrown by property bodies (GRADPROOF_FAIL); the runner's RapidCheck adapter turns it into a
+// failed case.
+struct property_failure : std::runtime_error {
+    property_failure(failure_kind k, const std::string& message, long double margin = -1)
+        : std::runtime_error(message), kind(k), margin(margin) {}
+    failure_kind kind;
+    long double margin;  // |error| / tolerance of the failing element; < 0 when there is none
+};
+
+// Worst margins over every evaluation of a property run.
+struct margin_record {
+    long double normwise = 0;       // verdict level: max |error| / tolerance
+    long double componentwise = 0;  // stricter level, reported only
+    long double worst_ulps = 0;     // over elements whose exact value is a normal number
+    std::string worst_where;        // description of the element with the worst normwise margin
+};
+
+struct named_value {
+    std::string name;
+    std::string text;        // multi-line values (matrices) start with a newline
+    bool labelled = false;   // the text names its own parts (W, X, y, reg): shown without the name
+};
+
+// A case to use instead of the next main-case draw: a loss_case<T> or logits_case<T> (either is
+// converted to the other when that is exact).
+struct pinned_case {
+    std::any value;
+    bool has_value() const { return value.has_value(); }
+};
+
+class property_context {
+public:
+    property_context() = default;
+    explicit property_context(input_domain domain) : domain_(domain) {}
+
+    const input_domain& domain() const { return domain_; }
+    void set_domain(const input_domain& d) { domain_ = d; }
+
+    // Main-case draws: the pinned case when there is one (first draw of an evaluation only),
+    // otherwise a draw from the generator under the run's domain. Named in counterexamples.
+    // `adjust` edits the case before it is recorded (a property that needs reg ≠ 0, say), so the
+    // counterexample shows what was evaluated.
+    template <class T>
+    loss_case<T> loss(const gen::loss_options& opt = {}, const std::function<void(loss_case<T>&)>& adjust = {});
+    template <class T>
+    logits_case<T> logits(const gen::logits_options& opt = {});
+    template <class T>
+    logits_case<T> unlabelled_logits(const gen::logits_options& opt = {});
+
+    // Any other drawn value (an index, a flag, a direction), recorded under its name.
+    template <class V>
+    V draw(const char* name, const rc::Gen<V>& g) {
+        V v = *g;
+        show(name, v);
+        return v;
+    }
+    // A value the evaluation uses that was derived rather than drawn (a changed label, the reg
+    // actually passed): shown under its name.
+    template <class V>
+    void show(const char* name, const V& v) {
+        shown_.push_back({name, rc::toString(v)});
+    }
+
+    void show(const char* name, const matrix<float>& m);
+    void show(const char* name, const matrix<double>& m);
+
+    // Margins of the whole property run.
+    margin_record& margins() { return margins_; }
+    const margin_record& margins() const { return margins_; }
+
+    // ---- used by the runner ----------------------------------------------------------------
+    void pin(pinned_case c) { pinned_ = std::move(c); }
+    void unpin() { pinned_ = {}; }
+    bool pin_used() const { return pin_used_; }
+    // Starts an evaluation: forgets the previous one's values and failure.
+    void begin_evaluation() {
+        shown_.clear();
+        main_case_ = {};
+        pin_used_ = false;
+    }
+    const std::vector<named_value>& shown() const { return shown_; }
+    // The first main case of the current evaluation (what a pin or a bisection replays).
+    const std::any& main_case() const { return main_case_; }
+    std::string counterexample_text() const {
+        std::string out;
+        for (const auto& v : shown_) {
+            if (v.labelled) out += v.text.substr(v.text.empty() || v.text.front() != '\n' ? 0 : 1);
+            else if (!v.text.empty() && v.text.front() == '\n') out += v.name + ":" + v.text;
+            else out += v.name + " = " + v.text + "\n";
+        }
+        return out;
+    }
+
+private:
+    template <class T>
+    bool take_pinned_logits(logits_case<T>& out, bool with_upstream, bool labelled);
+    template <class C>
+    void record_main(const C& c);
+
+    input_domain domain_;
+    margin_record margins_;
+    std::vector<named_value> shown_;
+    std::any main_case_;
+    pinned_case pinned_;
+    bool pin_used_ = false;
+};
+
+}  // namespace gradproof
