@@ -91,7 +91,8 @@ loss_case<T> property_context::loss(const gen::loss_options& opt, const std::fun
         gen::loss_options o = opt;
         if (domain_.kind == domain_kind::extreme && o.hazards == gen::hazard_mode::mixed) o.hazards = gen::hazard_mode::extreme;
         if (domain_.kind == domain_kind::ordinary) {
-            const input_domain d = domain_;
+            input_domain d = domain_;
+            d.max_abs_logit *= opt.ordinary_headroom;
             c = *rc::gen::map(gen::loss<T>(o), [d](loss_case<T> x) { return into_ordinary(std::move(x), d); });
         } else {
             c = *gen::loss<T>(o);
@@ -109,7 +110,8 @@ logits_case<T> property_context::logits(const gen::logits_options& opt) {
         gen::logits_options o = opt;
         if (domain_.kind == domain_kind::extreme && o.hazards == gen::hazard_mode::mixed) o.hazards = gen::hazard_mode::extreme;
         if (domain_.kind == domain_kind::ordinary) {
-            const input_domain d = domain_;
+            input_domain d = domain_;
+            d.max_abs_logit *= opt.ordinary_headroom;
             c = *rc::gen::map(gen::logits<T>(o), [d](logits_case<T> x) { return into_ordinary(std::move(x), d); });
         } else {
             c = *gen::logits<T>(o);
@@ -128,7 +130,8 @@ logits_case<T> property_context::unlabelled_logits(const gen::logits_options& op
         gen::logits_options o = opt;
         if (domain_.kind == domain_kind::extreme && o.hazards == gen::hazard_mode::mixed) o.hazards = gen::hazard_mode::extreme;
         if (domain_.kind == domain_kind::ordinary) {
-            const input_domain d = domain_;
+            input_domain d = domain_;
+            d.max_abs_logit *= opt.ordinary_headroom;
             c = *rc::gen::map(gen::unlabelled_logits<T>(o), [d](logits_case<T> x) { return into_ordinary(std::move(x), d); });
         } else {
             c = *gen::unlabelled_logits<T>(o);

@@ -94,6 +94,19 @@ public:
     void show(const char* name, const matrix<float>& m);
     void show(const char* name, const matrix<double>& m);
 
+    // Inputs the property derives from its case and passes to the implementation (a shifted copy,
+    // say): when they leave the ordinary domain, a failure is not an ordinary one.
+    template <class T>
+    void note_logits(const matrix<T>& z) {
+        note_extent(extent_of(logits_case<T>{z, {}, {}}));
+    }
+    template <class T>
+    void note_loss_inputs(const matrix<T>& W, const matrix<T>& X) {
+        note_extent(extent_of(loss_case<T>{W, X, {}, T(0)}));
+    }
+    // The hazard of the first derived input outside the ordinary domain, empty when none.
+    const std::string& derived_hazard() const { return derived_hazard_; }
+
     // Margins of the whole property run.
     margin_record& margins() { return margins_; }
     const margin_record& margins() const { return margins_; }
@@ -107,6 +120,7 @@ public:
         shown_.clear();
         main_case_ = {};
         pin_used_ = false;
+        derived_hazard_.clear();
     }
     const std::vector<named_value>& shown() const { return shown_; }
     // The first main case of the current evaluation (what a pin or a bisection replays).
@@ -127,7 +141,12 @@ private:
     template <class C>
     void record_main(const C& c);
 
+    void note_extent(const case_extent& e) {
+        if (derived_hazard_.empty() && !is_ordinary(e, domain_)) derived_hazard_ = hazard_of(e, domain_);
+    }
+
     input_domain domain_;
+    std::string derived_hazard_;
     margin_record margins_;
     std::vector<named_value> shown_;
     std::any main_case_;

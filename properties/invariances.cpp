@@ -35,11 +35,14 @@ void quantise_for_exact_shift(T* v, Eigen::Index n, T& k) {
     k = snap(k);
 }
 
-// ±10^e with e on a grid of 0.01 up to the type's huge magnitudes.
+// ±10^e with e on a grid of 0.01 up to the type's huge magnitudes, or in the ordinary domain up
+// to half its logit bound (the cases are drawn within the other half).
 template <class T>
-rc::Gen<T> shift_gen() {
-    const long double huge = std::is_same_v<T, float> ? 1e30L : 1e300L;
-    return rc::gen::map(rc::gen::pair(rc::gen::inRange(0, static_cast<int>(std::log10(huge) * 100) + 1), rc::gen::arbitrary<bool>()),
+rc::Gen<T> shift_gen(const property_context& ctx) {
+    const long double huge = ctx.domain().kind == domain_kind::ordinary ? ctx.domain().max_abs_logit / 2
+                             : std::is_same_v<T, float>                 ? 1e30L
+                                                                        : 1e300L;
+    return rc::gen::map(rc::gen::pair(rc::gen::inRange(0, static_cast<int>(std::floor(std::log10(huge) * 100)) + 1), rc::gen::arbitrary<bool>()),
                         [](const std::pair<int, bool>& p) { return static_cast<T>((p.second ? -1 : 1) * std::pow(10.0L, p.first / 100.0L)); });
 }
 
@@ -56,15 +59,18 @@ std::vector<std::size_t> draw_permutation(property_context& ctx, std::size_t n) 
 
 template <class T>
 void shift_leaves_softmax_unchanged(property_context& ctx, const subject& s) {
-    auto c = ctx.unlabelled_logits<T>();
+    gen::logits_options opt;
+    opt.ordinary_headroom = 0.5;
+    auto c = ctx.unlabelled_logits<T>(opt);
     matrix<T> shifted = c.z;
     for (Eigen::Index i = 0; i < c.z.rows(); ++i) {
-        T k = *shift_gen<T>();
+        T k = *shift_gen<T>(ctx);
         quantise_for_exact_shift(c.z.row(i).data(), c.z.cols(), k);
         for (Eigen::Index j = 0; j < c.z.cols(); ++j) shifted(i, j) = c.z(i, j) + k;
     }
     ctx.show("logits (quantised for exact shifts)", c.z);
     ctx.show("shifted logits", shifted);
+    ctx.note_logits(shifted);
     const auto p0 = call_entry("softmax", [&] { return s.at<T>().softmax(c.z); });
     const auto p1 = call_entry("softmax", [&] { return s.at<T>().softmax(shifted); });
     const lmatrix z0 = widen(c.z), z1 = widen(shifted);
@@ -75,15 +81,18 @@ void shift_leaves_softmax_unchanged(property_context& ctx, const subject& s) {
 
 template <class T>
 void shift_leaves_cross_entropy_loss_and_gradient_unchanged(property_context& ctx, const subject& s) {
-    auto c = ctx.logits<T>();
+    gen::logits_options opt;
+    opt.ordinary_headroom = 0.5;
+    auto c = ctx.logits<T>(opt);
     matrix<T> shifted = c.z;
     for (Eigen::Index i = 0; i < c.z.rows(); ++i) {
-        T k = *shift_gen<T>();
+        T k = *shift_gen<T>(ctx);
         quantise_for_exact_shift(c.z.row(i).data(), c.z.cols(), k);
         for (Eigen::Index j = 0; j < c.z.cols(); ++j) shifted(i, j) = c.z(i, j) + k;
     }
     ctx.show("logits (quantised for exact shifts)", c.z);
     ctx.show("shifted logits", shifted);
+    ctx.note_logits(shifted);
     const auto a = call_entry("cross_entropy", [&] { return s.at<T>().cross_entropy(c.z, c.y); });
     const auto b = call_entry("cross_entropy", [&] { return s.at<T>().cross_entropy(shifted, c.y); });
     const lmatrix z0 = widen(c.z), z1 = widen(shifted);
@@ -96,15 +105,33 @@ void shift_leaves_cross_entropy_loss_and_gradient_unchanged(property_context& ct
 // S' = X·(W + v·1ᵀ) = S + (X·v)·1ᵀ: every row of scores moves by one constant.
 template <class T>
 void adding_a_vector_to_every_column_of_w_leaves_the_unregularized_loss_unchanged(property_context& ctx, const subject& s) {
-    auto c = ctx.loss<T>({}, [](loss_case<T>& x) { x.reg = T(0); });
+    gen::loss_options opt;
+    opt.ordinary_headroom = 0.5;
+    auto c = ctx.loss<T>(opt, [](loss_case<T>& x) { x.reg = T(0); });
+    std::vector<long double> v(static_cast<std::size_t>(c.W.rows()));
+    for (auto& vk : v) vk = *rc::gen::inRange(-1000, 1001) / 8.0L;
+    if (ctx.domain().kind == domain_kind::ordinary) {
+        // The logits move by X·v: keep that within the half of the bound the case leaves free.
+        long double reach = 0;
+        for (Eigen::Index i = 0; i < c.X.rows(); ++i) {
+            long double r = 0;
+            for (Eigen::Index k = 0; k < c.X.cols(); ++k) r += std::fabs(static_cast<long double>(c.X(i, k))) * std::fabs(v[static_cast<std::size_t>(k)]);
+            reach = std::max(reach, r);
+        }
+        const long double room = ctx.domain().max_abs_logit / 2;
+        if (reach > room)
+            for (auto& vk : v) vk *= room / reach;
+    }
     matrix<T> W1 = c.W;
     for (Eigen::Index k = 0; k < c.W.rows(); ++k) {
-        T v = static_cast<T>(*rc::gen::inRange(-1000, 1001) / 8.0);
-        quantise_for_exact_shift(c.W.row(k).data(), c.W.cols(), v);
-        for (Eigen::Index j = 0; j < c.W.cols(); ++j) W1(k, j) = c.W(k, j) + v;
+        T vk = static_cast<T>(v[static_cast<std::size_t>(k)]);
+        quantise_for_exact_shift(c.W.row(k).data(), c.W.cols(), vk);
+        for (Eigen::Index j = 0; j < c.W.cols(); ++j) W1(k, j) = c.W(k, j) + vk;
     }
     ctx.show("W (quantised for exact sums)", c.W);
     ctx.show("W + v·1ᵀ", W1);
+    ctx.note_loss_inputs(c.W, c.X);
+    ctx.note_loss_inputs(W1, c.X);
     const auto a = call_entry("softmax_loss", [&] { return s.at<T>().softmax_loss(c.W, c.X, c.y, T(0)); });
     const auto b = call_entry("softmax_loss", [&] { return s.at<T>().softmax_loss(W1, c.X, c.y, T(0)); });
     const lmatrix W0l = widen(c.W), W1l = widen(W1), X = widen(c.X);

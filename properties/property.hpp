@@ -19,7 +19,7 @@ enum class property_category {
     reference,    // compared with the MPFR / MPFI reference (accuracy, certified, wide)
     extreme,      // hazard-only inputs
     identity,     // identities of the outputs (row sums, ranges, Jacobian structure)
-    invariance,   // shifts, permutations, additivity, regularisation
+    invariance,   // self-consistency: shifts, permutations, additivity, regularisation, own differences
     white_box,    // 256-bit finite differences of the mp_real instantiation
     determinism,
     contract,     // rejections, empty batches, NaN isolation

@@ -93,6 +93,25 @@ void scan_logit_rows(const Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dyn
     }
 }
 
+// Scales m by the power of two that makes its smallest non-zero magnitude a normal number, when
+// that keeps max |m| within bound (exact: only the exponents change); subnormals are flushed
+// otherwise. Keeps the pattern of a counterexample whose values were drawn subnormal.
+template <class T>
+void lift_subnormals(matrix<T>& m, double bound) {
+    long double mn = std::numeric_limits<long double>::infinity(), mx = 0;
+    for (Eigen::Index k = 0; k < m.size(); ++k) {
+        const T v = m.data()[k];
+        if (!std::isfinite(v) || v == T(0)) continue;
+        mn = std::min(mn, static_cast<long double>(std::fabs(v)));
+        mx = std::max(mx, static_cast<long double>(std::fabs(v)));
+    }
+    if (!(mn < static_cast<long double>(std::numeric_limits<T>::min()))) return;
+    const int e = static_cast<int>(std::ceil(std::log2(static_cast<long double>(std::numeric_limits<T>::min()) / mn)));
+    if (std::ldexp(mx, e) > bound) return;
+    for (Eigen::Index k = 0; k < m.size(); ++k)
+        if (std::isfinite(m.data()[k])) m.data()[k] = std::ldexp(m.data()[k], e);
+}
+
 template <class T>
 void flush_to_ordinary(matrix<T>& m) {
     for (Eigen::Index k = 0; k < m.size(); ++k) {
@@ -159,6 +178,8 @@ std::string hazard_of(const case_extent& e, const input_domain& d) {
 
 template <class T>
 loss_case<T> into_ordinary(loss_case<T> c, const input_domain& d) {
+    lift_subnormals(c.X, d.max_abs_input);
+    lift_subnormals(c.W, d.max_abs_input);
     flush_to_ordinary(c.X);
     flush_to_ordinary(c.W);
     scale_within(c.X, d.max_abs_input);
@@ -177,6 +198,8 @@ loss_case<T> into_ordinary(loss_case<T> c, const input_domain& d) {
 
 template <class T>
 logits_case<T> into_ordinary(logits_case<T> c, const input_domain& d) {
+    lift_subnormals(c.z, d.max_abs_logit);
+    lift_subnormals(c.g, d.max_abs_input);
     flush_to_ordinary(c.z);
     flush_to_ordinary(c.g);
     scale_within(c.z, d.max_abs_logit);

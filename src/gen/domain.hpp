@@ -67,8 +67,9 @@ bool is_ordinary(const case_extent& e, const input_domain& d);
 // ("label's logit 750 below the row max"); empty when the extent is ordinary.
 std::string hazard_of(const case_extent& e, const input_domain& d);
 
-// Maps a case into the ordinary domain: non-finite and subnormal values become 0, then the values
-// are scaled down (W last, so that the logits X·W fit) until every bound holds.
+// Maps a case into the ordinary domain: a matrix holding subnormals is scaled up by a power of two
+// when that fits (else they become 0), non-finite values become 0, then the values are scaled
+// down (W last, so that the logits X·W fit) until every bound holds.
 template <class T>
 loss_case<T> into_ordinary(loss_case<T> c, const input_domain& d);
 template <class T>

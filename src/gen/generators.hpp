@@ -42,12 +42,16 @@ struct logits_options {
     bool allow_masked = true;  // −inf entries (masked classes)
     bool allow_nonfinite_rows = false; // +inf / NaN rows (contract tests)
     bool with_upstream = false;        // draw an upstream gradient g (backward entry points)
+    // In the ordinary domain (gen/domain.hpp): the fraction of its logit bound a drawn case may
+    // use, leaving room for a property's own shifts of the logits.
+    double ordinary_headroom = 1;
 };
 
 struct loss_options {
     shape_options shape;
     hazard_mode hazards = hazard_mode::mixed;
     bool random_reg = true;    // reg = 0 or a random positive value
+    double ordinary_headroom = 1;  // as in logits_options
 };
 
 template <class T>

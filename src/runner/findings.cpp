@@ -83,6 +83,14 @@ std::any scaled_any(const std::any& a, long double t) {
     if (const auto* c = std::any_cast<logits_case<float>>(&a)) return scaled(*c, t);
     return {};
 }
+std::any into_ordinary_any(const std::any& a, const input_domain& d) {
+    if (const auto* c = std::any_cast<loss_case<double>>(&a)) return into_ordinary(*c, d);
+    if (const auto* c = std::any_cast<loss_case<float>>(&a)) return into_ordinary(*c, d);
+    if (const auto* c = std::any_cast<logits_case<double>>(&a)) return into_ordinary(*c, d);
+    if (const auto* c = std::any_cast<logits_case<float>>(&a)) return into_ordinary(*c, d);
+    return {};
+}
+
 // A loss case with |X| out of bounds, rebalanced so that scaling W can reach the ordinary domain.
 std::any rebalanced_any(const std::any& a, const input_domain& d) {
     if (const auto* c = std::any_cast<loss_case<double>>(&a)) return rebalanced(*c, d);
@@ -112,15 +120,31 @@ std::string lower_first(std::string s) {
     return s;
 }
 
+std::string upper_first(std::string s) {
+    if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+    return s;
+}
+
 void show_evaluation(finding& f, const evaluation_failure& e) {
     f.message = e.message;
     f.counterexample = e.counterexample;
     f.margin = e.margin < 0 ? 0 : std::isfinite(e.margin) ? static_cast<double>(e.margin) : std::numeric_limits<double>::infinity();
 }
 
+
+finding classify(const property& prop, const subject& s, precision p, const run_config& cfg, property_run& run,
+                 std::any* shown_case);
+
 }  // namespace
 
-finding make_finding(const property& prop, const subject& s, precision p, const run_config& cfg, property_run& run) {
+finding make_finding(const property& prop, const subject& s, precision p, const run_config& cfg, property_run& run,
+                     std::any* shown_case) {
+    finding f = classify(prop, s, p, cfg, run, shown_case);
+    return f;
+}
+namespace {
+finding classify(const property& prop, const subject& s, precision p, const run_config& cfg, property_run& run,
+                 std::any* shown_case) {
     finding f;
     f.implementation = s.name;
     f.prec = p;
@@ -137,6 +161,7 @@ finding make_finding(const property& prop, const subject& s, precision p, const 
         return f;
     }
     const evaluation_failure failure = *run.failure;
+    if (shown_case) *shown_case = failure.main_case;
     f.kind = to_string(failure.kind);
     show_evaluation(f, failure);
     f.message = run.result.message;  // with the shrink-budget note, if any
@@ -152,34 +177,49 @@ finding make_finding(const property& prop, const subject& s, precision p, const 
         return f;
     }
     auto same_failure = [&](const std::any& c) -> std::optional<evaluation_failure> {
+        if (!c.has_value()) return std::nullopt;
         const pinned_case pin{c};
         auto t = run_one(prop, s, p, cfg, &pin, cfg.replay_cases);
         if (t.pin_unused || !t.failure || t.failure->kind != failure.kind) return std::nullopt;
         return t.failure;
     };
     const auto extent = extent_of_any(failure.main_case);
-    f.ordinary = !extent || is_ordinary(*extent, cfg.domain);
+    f.ordinary = (!extent || is_ordinary(*extent, cfg.domain)) && failure.derived_hazard.empty();
     evaluation_failure shown = failure;
+    if (!f.ordinary) {
+        // The same failure at the counterexample mapped into the ordinary domain (subnormals and
+        // non-finite values to 0, magnitudes scaled down): an ordinary cause after all.
+        if (auto at_ordinary = same_failure(into_ordinary_any(failure.main_case, cfg.domain));
+            at_ordinary && at_ordinary->derived_hazard.empty()) {
+            f.ordinary = true;
+            shown = *at_ordinary;
+            show_evaluation(f, shown);
+            if (shown_case) *shown_case = shown.main_case;
+        }
+    }
     if (!f.ordinary) {
         // The case that scaling moves along: the counterexample itself, or the same logits with X
         // brought within bounds, when that still fails the same way.
         std::any base = failure.main_case;
-        if (ordinary_scale_any(base, cfg.domain) == 0) {
+        const bool scalable = extent && !is_ordinary(*extent, cfg.domain);
+        if (scalable && ordinary_scale_any(base, cfg.domain) == 0) {
             std::any b = rebalanced_any(base, cfg.domain);
             if (ordinary_scale_any(b, cfg.domain) > 0 && same_failure(b)) base = b;
         }
-        const long double t0 = ordinary_scale_any(base, cfg.domain);
+        const long double t0 = scalable ? ordinary_scale_any(base, cfg.domain) : 0;
         if (t0 > 0) {
-            if (auto at_ordinary = same_failure(scaled_any(base, t0))) {
+            if (auto at_ordinary = same_failure(scaled_any(base, t0)); at_ordinary && at_ordinary->derived_hazard.empty()) {
                 // The same failure at the ordinary end: an ordinary cause, shown at that input.
                 f.ordinary = true;
                 shown = *at_ordinary;
                 show_evaluation(f, shown);
+                if (shown_case) *shown_case = shown.main_case;
             }
         }
         if (!f.ordinary) {
             f.cls = finding_class::extreme_inputs;
-            f.hazard = hazard_of(*extent, cfg.domain);
+            f.hazard = extent && !is_ordinary(*extent, cfg.domain) ? hazard_of(*extent, cfg.domain)
+                                                                   : "derived input with " + failure.derived_hazard;
             if (t0 > 0) {
                 // Bisection in log t between the ordinary end (passes) and the counterexample (fails).
                 long double lo = t0, hi = 1;
@@ -195,8 +235,8 @@ finding make_finding(const property& prop, const subject& s, precision p, const 
                                               "counterexample)",
                                               h, scale_name(failure.main_case), static_cast<double>(hi), static_cast<double>(lo));
             }
-            const std::string why = mechanism(f.hazard);
             const std::string where = f.threshold.empty() ? f.hazard : f.threshold.substr(0, f.threshold.find(" (bisection"));
+            const std::string why = mechanism(where);
             f.summary = fmt::format("Fails only at extreme inputs, from {} on{}", where, why.empty() ? "" : "; likely " + why);
             return f;
         }
@@ -221,12 +261,14 @@ finding make_finding(const property& prop, const subject& s, precision p, const 
                                 f.digits_lost);
     } else {
         f.cls = finding_class::wrong;
-        f.summary = fmt::format("Wrong at ordinary inputs: {} does not hold{}", claim,
+        f.summary = fmt::format("{} does not hold at ordinary inputs{}", upper_first(claim),
                                 exact && !*exact ? " (in exact arithmetic too: a bug in the mathematics or logic)"
                                 : !finite        ? " (a non-finite result)"
                                                  : "");
     }
     return f;
 }
+
+}  // namespace
 
 }  // namespace gradproof::detail

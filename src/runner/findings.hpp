@@ -44,7 +44,9 @@ property_run run_one(const property& prop, const subject& s, precision p, const 
 
 // A new finding from a failed run: class, hazard and threshold, summary; the shown evaluation
 // may become the ordinary counterpart of the run's counterexample (see the header).
-finding make_finding(const property& prop, const subject& s, precision p, const run_config& cfg, property_run& run);
+// `shown_case` receives the main case of the evaluation shown (what other properties are tried on).
+finding make_finding(const property& prop, const subject& s, precision p, const run_config& cfg, property_run& run,
+                     std::any* shown_case = nullptr);
 
 // The replay data of a property run.
 replay_data replay_of(const property& prop, const subject& s, precision p, const run_config& cfg, int cases);

@@ -60,7 +60,7 @@ check_outcome check_property(const std::function<void(property_context&)>& body,
             first_kind = kind;
             first_failure = std::chrono::steady_clock::now();
         }
-        out.failure = evaluation_failure{kind, message, margin, ctx.counterexample_text(), ctx.main_case()};
+        out.failure = evaluation_failure{kind, message, margin, ctx.counterexample_text(), ctx.main_case(), ctx.derived_hazard()};
         return true;
     };
     auto guarded = [&] {

@@ -32,6 +32,7 @@ struct evaluation_failure {
     long double margin = -1;        // < 0: the failure has no margin (a rejection, a contract breach)
     std::string counterexample;     // the values it used, named
     std::any main_case;             // its main case (loss_case<T> / logits_case<T>), for replays
+    std::string derived_hazard;     // an input it derived from the case left the ordinary domain
 };
 
 struct check_outcome {

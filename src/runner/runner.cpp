@@ -168,34 +168,108 @@ bool failure_kind_from(const std::string& text, failure_kind& out) {
     return false;
 }
 
+constexpr double secondary_shrink_budget_seconds = 3;
+
+// Removes finding `id`, renumbering the later ones and the results that name them.
+void erase_finding(run_result& out, int id, int into) {
+    for (auto& r : out.results)
+        if (r.finding == id) r.finding = into;
+    for (auto& r : out.results)
+        if (r.finding > id) --r.finding;
+    out.findings.erase(out.findings.begin() + id);
+    for (std::size_t k = static_cast<std::size_t>(id); k < out.findings.size(); ++k) out.findings[k].id = static_cast<int>(k);
+}
+
+// An implementation that is wrong at ordinary inputs produces outputs of the wrong size, and the
+// tolerances of the self-consistency properties (derived from the exact outputs' magnitudes) no
+// longer describe its rounding: their failures are consequences of the wrong finding, not causes
+// of their own, and are folded into it.
+void fold_consequences(run_result& out, std::size_t first) {
+    int wrong = -1;
+    for (std::size_t k = first; k < out.findings.size(); ++k)
+        if (out.findings[k].cls == finding_class::wrong) {
+            wrong = static_cast<int>(k);
+            break;
+        }
+    if (wrong < 0) return;
+    for (std::size_t k = out.findings.size(); k-- > first;) {
+        const auto& f = out.findings[k];
+        const property* prop = find_property(f.property);
+        if (f.cls == finding_class::wrong || f.cls == finding_class::contract || f.cls == finding_class::crash || !prop ||
+            (prop->category != property_category::invariance && prop->category != property_category::identity))
+            continue;
+        auto& w = out.findings[static_cast<std::size_t>(wrong)];
+        for (const auto& name : f.properties)
+            if (std::find(w.properties.begin(), w.properties.end(), name) == w.properties.end()) w.properties.push_back(name);
+        erase_finding(out, static_cast<int>(k), wrong);
+        if (static_cast<int>(k) < wrong) --wrong;
+    }
+}
+
 // Runs the selected properties of one subject in one precision, grouping failures into findings.
 void run_subject_precision(const subject& s, precision p, const std::vector<const property*>& props, const run_config& cfg,
                            run_result& out, std::size_t& done) {
     std::vector<open_finding> open;
+    const std::size_t first_finding = out.findings.size();
+    // Once the implementation is known to be wrong here, later causes are reported with a short
+    // shrink: the user fixes the first one first, and a broken implementation stays fast to check.
+    bool found_wrong = false;
+    run_config secondary = cfg;
+    secondary.shrink_budget_seconds = std::min(cfg.shrink_budget_seconds, secondary_shrink_budget_seconds);
+    // Tries the minimal inputs of the open findings (those passing `which`) on a property; joins
+    // the first that makes it fail the same way and returns that trial's result.
+    auto try_join = [&](const property& prop, const auto& which) -> std::optional<property_result> {
+        for (auto& f : open) {
+            if (stop_signal_ != 0) break;
+            auto& fd = out.findings[static_cast<std::size_t>(f.id)];
+            if (!which(fd)) continue;
+            auto trial = detail::run_one(prop, s, p, cfg, &f.input, cfg.replay_cases);
+            if (trial.pin_unused || !trial.failure || trial.failure->kind != f.kind) continue;
+            if (std::find(fd.properties.begin(), fd.properties.end(), prop.name) == fd.properties.end())
+                fd.properties.push_back(prop.name);
+            trial.result.finding = f.id;
+            trial.result.cases_run = 0;
+            trial.result.replay = fd.replay;
+            return std::move(trial.result);
+        }
+        return std::nullopt;
+    };
+    auto add_finding = [&](const property& prop, detail::property_run& run, const std::string& domain_args) {
+        std::any shown;
+        finding f = detail::make_finding(prop, s, p, cfg, run, &shown);
+        f.id = static_cast<int>(out.findings.size());
+        if (!domain_args.empty()) f.replay.domain_args = domain_args;
+        run.result.finding = f.id;
+        out.findings.push_back(std::move(f));
+        failure_kind k{};
+        if (shown.has_value() && failure_kind_from(out.findings.back().kind, k))
+            open.push_back({out.findings.back().id, k, pinned_case{std::move(shown)}});
+        if (out.findings.back().cls == finding_class::wrong) found_wrong = true;
+        return out.findings.back().id;
+    };
     // A property failing through a cause outside the ordinary domain still has to be established
-    // at ordinary inputs, where a failure is a cause of its own (with its own finding).
+    // at ordinary inputs, where a failure is a cause of its own: an ordinary finding already open
+    // is tried first, then the property runs over ordinary inputs.
     auto establish_at_ordinary_inputs = [&](const property& prop, property_result& r) {
         if (r.status != verdict::fail || r.finding < 0 || r.interrupted) return;
         if (out.findings[static_cast<std::size_t>(r.finding)].cls != finding_class::extreme_inputs) return;
         if (prop.category == property_category::contract || prop.category == property_category::extreme ||
             cfg.domain.kind == domain_kind::ordinary || stop_signal_ != 0)
             return;
+        if (auto also = try_join(prop, [](const finding& f) { return f.ordinary; })) {
+            r.message += fmt::format(" — and at ordinary inputs: finding #{}", also->finding + 1);
+            return;
+        }
         input_domain ordinary = cfg.domain;
         ordinary.kind = domain_kind::ordinary;
-        auto run = detail::run_one(prop, s, p, cfg, nullptr, std::nullopt, ordinary);
+        auto run = detail::run_one(prop, s, p, found_wrong ? secondary : cfg, nullptr, std::nullopt, ordinary);
         if (run.result.status == verdict::pass) {
             r.ordinary_cases = run.result.cases_run;
             return;
         }
         if (run.result.status != verdict::fail || run.result.interrupted) return;
-        finding f = detail::make_finding(prop, s, p, cfg, run);
-        f.id = static_cast<int>(out.findings.size());
-        f.replay.domain_args = ordinary.arguments();
-        out.findings.push_back(std::move(f));
-        failure_kind k{};
-        if (run.failure && failure_kind_from(out.findings.back().kind, k))
-            open.push_back({out.findings.back().id, k, pinned_case{run.failure->main_case}});
-        r.message += fmt::format(" — and at ordinary inputs: finding #{}", out.findings.back().id + 1);
+        const int id = add_finding(prop, run, ordinary.arguments());
+        r.message += fmt::format(" — and at ordinary inputs: finding #{}", id + 1);
     };
     for (const property* prop : props) {
         if (stop_signal_ != 0) return;
@@ -207,19 +281,7 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
             continue;
         }
         // A known cause first: the property joins the finding whose minimal input fails it the same way.
-        std::optional<property_result> joined;
-        for (auto& f : open) {
-            if (stop_signal_ != 0) break;
-            auto trial = detail::run_one(*prop, s, p, cfg, &f.input, cfg.replay_cases);
-            if (trial.pin_unused || !trial.failure || trial.failure->kind != f.kind) continue;
-            auto& fd = out.findings[static_cast<std::size_t>(f.id)];
-            fd.properties.push_back(prop->name);
-            trial.result.finding = f.id;
-            trial.result.cases_run = 0;
-            trial.result.replay = fd.replay;
-            joined = std::move(trial.result);
-            break;
-        }
+        std::optional<property_result> joined = try_join(*prop, [](const finding&) { return true; });
         if (joined) {
             out.results.push_back(*joined);
             establish_at_ordinary_inputs(*prop, out.results.back());
@@ -227,24 +289,17 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
             ++done;
             continue;
         }
-        auto run = detail::run_one(*prop, s, p, cfg);
+        auto run = detail::run_one(*prop, s, p, found_wrong ? secondary : cfg);
         // An interrupted run without a failure proves nothing: it is left out. A failure found
         // before the interruption is a real finding (with the best counterexample so far).
         if (run.result.interrupted && run.result.status != verdict::fail) return;
-        if (run.result.status == verdict::fail || run.result.status == verdict::error) {
-            finding f = detail::make_finding(*prop, s, p, cfg, run);
-            f.id = static_cast<int>(out.findings.size());
-            run.result.finding = f.id;
-            out.findings.push_back(std::move(f));
-            failure_kind k{};
-            if (run.failure && run.failure->main_case.has_value() && failure_kind_from(out.findings.back().kind, k))
-                open.push_back({out.findings.back().id, k, pinned_case{run.failure->main_case}});
-        }
+        if (run.result.status == verdict::fail || run.result.status == verdict::error) add_finding(*prop, run, "");
         out.results.push_back(std::move(run.result));
         establish_at_ordinary_inputs(*prop, out.results.back());
         if (cfg.on_result) cfg.on_result(out.results.back());
         ++done;
     }
+    fold_consequences(out, first_finding);
 }
 
 }  // namespace

@@ -34,6 +34,21 @@ TEST_P(correct_plugin, passes_check) {
     EXPECT_NE(o.out.find(" 0 failed"), std::string::npos) << o.out;
 }
 
+// Declaring the input domain never hides a bug in the mathematics: a wrong finding still fails.
+TEST(mutant_plugin_domain, a_wrong_finding_fails_the_ordinary_domain_run) {
+    const auto o = check("gradient_not_divided_by_n", "--domain ordinary --fail-on wrong");
+    EXPECT_EQ(o.exit_code, 1) << o.out;
+    EXPECT_NE(o.out.find(": wrong — "), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("--domain ordinary"), std::string::npos) << o.out;  // in the reproduce line
+}
+
+// An extreme-input bug is not a failure of a run that declares ordinary inputs only.
+TEST(mutant_plugin_domain, an_extreme_input_bug_passes_the_ordinary_domain_run) {
+    const auto o = check("missing_max_shift", "--domain ordinary");
+    EXPECT_EQ(o.exit_code, 0) << o.out;
+    EXPECT_NE(o.out.find("correct at ordinary inputs"), std::string::npos) << o.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(mutation, mutant_plugin,
                          ::testing::Values("missing_max_shift", "max_initialized_at_zero", "log_of_rounded_probability",
                                            "epsilon_inside_log", "gradient_not_divided_by_n",

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -52,6 +53,51 @@ TEST(exec_adapters, seed_numpy_vectorized_fails_extreme_logit_stability_with_a_c
                   std::string::npos)
             << r.dump(2);
     }
+}
+
+// The textbook CS231n vectorized loss (the seed's): its mathematics is right, so no finding is
+// `wrong`; its −log of the rounded p_y is one extreme-input cause per precision, with the
+// threshold where it starts; it accepts bad labels and an empty batch (contract findings). Told
+// that only ordinary inputs matter and that contract findings are not failures, the run is green.
+TEST(exec_adapters, textbook_numpy_loss_gets_findings_by_cause_and_class) {
+    const std::string json_path = "exec_textbook_findings.json";
+    const auto o = check_exec(seed_numpy("vectorized"), "--json " + json_path);
+    ASSERT_EQ(o.exit_code, 1) << o.out;
+    std::ifstream in(json_path);
+    ASSERT_TRUE(in) << "no results JSON";
+    const auto results = nlohmann::json::parse(in);
+    for (const char* precision : {"f64", "f32"}) {
+        SCOPED_TRACE(precision);
+        int log_py = 0;
+        bool labels = false, empty_batch = false;
+        for (const auto& f : results.at("findings")) {
+            if (f.at("precision") != precision) continue;
+            EXPECT_NE(f.at("class"), "wrong") << f.dump(2);
+            EXPECT_NE(f.at("class"), "crash") << f.dump(2);
+            const auto props = f.at("properties").get<std::vector<std::string>>();
+            if (f.at("class") == "extreme_inputs" && f.at("hazard").get<std::string>().rfind("label's logit", 0) == 0) {
+                ++log_py;
+                EXPECT_NE(f.at("threshold").get<std::string>().find("label's logit"), std::string::npos) << f.dump(2);
+                EXPECT_NE(std::find(props.begin(), props.end(), k_stability), props.end()) << f.dump(2);
+            }
+            if (f.at("class") == "contract") {
+                labels = labels || f.at("property") == "labels_outside_the_class_range_are_rejected";
+                empty_batch = empty_batch || f.at("property") == "an_empty_batch_is_handled_per_contract";
+            }
+        }
+        EXPECT_EQ(log_py, 1) << o.out;
+        EXPECT_TRUE(labels) << o.out;
+        EXPECT_TRUE(empty_batch) << o.out;
+    }
+    const auto& impls = results.at("summary").at("implementations");
+    ASSERT_EQ(impls.size(), 1u);
+    EXPECT_TRUE(impls[0].at("correct_at_ordinary_inputs").get<bool>()) << impls[0].dump(2);
+    EXPECT_NE(o.out.find("correct at ordinary inputs"), std::string::npos) << o.out;
+
+    const auto green = check_exec(seed_numpy("vectorized"), "--domain ordinary --fail-on wrong,accuracy,crash");
+    EXPECT_EQ(green.exit_code, 0) << green.out;
+    EXPECT_NE(green.out.find("domain: ordinary"), std::string::npos) << green.out;
+    EXPECT_NE(green.out.find("fail on: wrong, accuracy, crash"), std::string::npos) << green.out;
 }
 
 TEST(exec_adapters, seed_numpy_naive_loop_passes_the_identities_over_the_protocol) {

@@ -1,6 +1,7 @@
 // Tests of the reporters (report/reporters.hpp): JSON round trip and error handling, JUnit XML
 // structure and escaping, terminal content, and atomic file writing.
 #include "report/reporters.hpp"
+#include "runner/summary.hpp"
 
 #include <gtest/gtest.h>
 
@@ -90,6 +91,36 @@ run_result sample_run() {
     err.message = "plugin crashed: signal 11";
     err.worst_margin = 0;
     run.results.push_back(err);
+
+    // The known-flawed failure as a finding with every field set.
+    run.meta.domain = "full";
+    run.meta.domain_text = "full: ordinary and extreme inputs <bounds & \"quotes\">";
+    run.meta.fail_on = {"wrong", "crash"};
+    finding f;
+    f.id = 0;
+    f.implementation = "seed_vectorized";
+    f.prec = precision::f64;
+    f.known_flawed = true;
+    f.cls = finding_class::extreme_inputs;
+    f.kind = "numerical";
+    f.property = "loss.label_far";
+    f.properties = {"loss.label_far", "loss.accuracy"};
+    f.summary = "Fails only at extreme inputs, from label's logit 717.4 below the row max on";
+    f.message = flawed.message;
+    f.counterexample = flawed.counterexample;
+    f.margin = inf;
+    f.digits_lost = 0.25;
+    f.componentwise_margin = 1e300;
+    f.hazard = "label's logit 800 below the row max";
+    f.threshold = "label's logit 717.4 below the row max (bisection)";
+    f.replay = {"seed_vectorized", "loss.label_far", precision::f64, 7, 150, "--domain full"};
+    f.reproduce = flawed.reproduce;
+    run.findings.push_back(f);
+    run.results[3].finding = 0;
+    run.results[3].replay = f.replay;
+    run.results[3].category = "reference";
+    run.results[3].ordinary_cases = 97;
+    run.summary = summarize(run, {finding_class::wrong, finding_class::crash});
     return run;
 }
 
@@ -112,6 +143,15 @@ void expect_same(const property_result& a, const property_result& b) {
     EXPECT_EQ(a.reproduce, b.reproduce);
     EXPECT_EQ(a.seed, b.seed);
     EXPECT_EQ(a.seconds, b.seconds);
+    EXPECT_EQ(a.category, b.category);
+    EXPECT_EQ(a.ordinary_cases, b.ordinary_cases);
+    EXPECT_EQ(a.finding, b.finding);
+    EXPECT_EQ(a.replay.implementation, b.replay.implementation);
+    EXPECT_EQ(a.replay.property, b.replay.property);
+    EXPECT_EQ(a.replay.prec, b.replay.prec);
+    EXPECT_EQ(a.replay.seed, b.replay.seed);
+    EXPECT_EQ(a.replay.cases, b.replay.cases);
+    EXPECT_EQ(a.replay.domain_args, b.replay.domain_args);
 }
 
 std::string json_of(const run_result& run) {
@@ -144,6 +184,24 @@ TEST(Json, RoundTripsEveryField) {
     EXPECT_EQ(back.meta.case_counts, run.meta.case_counts);
     EXPECT_EQ(back.meta.libraries, run.meta.libraries);
     EXPECT_EQ(back.incomplete, run.incomplete);
+    EXPECT_EQ(back.meta.domain, run.meta.domain);
+    EXPECT_EQ(back.meta.domain_text, run.meta.domain_text);
+    EXPECT_EQ(back.meta.fail_on, run.meta.fail_on);
+    ASSERT_EQ(back.findings.size(), 1u);
+    const auto& f = run.findings[0];
+    const auto& g = back.findings[0];
+    EXPECT_EQ(g.cls, f.cls);
+    EXPECT_EQ(g.properties, f.properties);
+    EXPECT_EQ(g.summary, f.summary);
+    EXPECT_EQ(g.margin, f.margin);
+    EXPECT_EQ(g.threshold, f.threshold);
+    EXPECT_EQ(g.hazard, f.hazard);
+    EXPECT_EQ(g.replay.domain_args, f.replay.domain_args);
+    // The summary is recomputed from the findings and fail-on classes that were read.
+    EXPECT_EQ(back.summary.fails, run.summary.fails);
+    ASSERT_EQ(back.summary.implementations.size(), run.summary.implementations.size());
+    for (std::size_t i = 0; i < run.summary.implementations.size(); ++i)
+        EXPECT_EQ(back.summary.implementations[i].headline, run.summary.implementations[i].headline);
     ASSERT_EQ(back.results.size(), run.results.size());
     for (std::size_t i = 0; i < run.results.size(); ++i) {
         SCOPED_TRACE(run.results[i].property);
@@ -371,6 +429,17 @@ TEST(Terminal, ContainsResultsFailuresAndSummary) {
     EXPECT_NE(t.find("1 not applicable"), std::string::npos) << t;
     EXPECT_NE(t.find("INCOMPLETE"), std::string::npos);
     EXPECT_NE(t.find(run.meta.machine), std::string::npos);
+    // Findings: the block with class, summary, properties, threshold, counterexample, reproduce.
+    const auto& fd = run.findings[0];
+    EXPECT_NE(t.find("finding #1: extreme_inputs — seed_vectorized f64"), std::string::npos) << t;
+    EXPECT_NE(t.find(fd.summary), std::string::npos) << t;
+    EXPECT_NE(t.find("fails: loss.label_far, loss.accuracy"), std::string::npos) << t;
+    EXPECT_NE(t.find("threshold: " + fd.threshold), std::string::npos) << t;
+    EXPECT_NE(t.find("FAIL #1 extreme_inputs"), std::string::npos) << t;
+    EXPECT_NE(t.find("domain: " + run.meta.domain_text), std::string::npos) << t;
+    EXPECT_NE(t.find("fail on: wrong, crash"), std::string::npos) << t;
+    // The top line of every implementation, from the summary.
+    for (const auto& i : run.summary.implementations) EXPECT_NE(t.find(i.headline), std::string::npos) << i.implementation;
     // The n/a-only row is hidden by default and shown on request.
     EXPECT_EQ(t.find(run.results[2].property), std::string::npos);
     std::ostringstream all;
@@ -388,6 +457,7 @@ TEST(Terminal, SummaryCountsScale) {
         r.message = "failure " + std::to_string(i);
         run.results.push_back(r);
     }
+    run.summary = summarize(run, {std::begin(all_finding_classes), std::end(all_finding_classes)});
     std::ostringstream os;
     write_terminal(os, run);
     const std::string t = os.str();
