@@ -20,7 +20,8 @@ struct rejected_input : std::runtime_error {
 // Thrown for an implementation that crashed, aborted, exited, hung or answered garbage (an
 // out-of-process one: plugin/process.hpp).
 struct implementation_crashed : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit implementation_crashed(const std::string& what, bool hung = false) : std::runtime_error(what), hung(hung) {}
+    bool hung;  // it gave no answer within the timeout (every further call on such input costs one)
 };
 // Thrown for an implementation seen breaking the calling contract: it modified an input or left
 // an output unwritten.

@@ -140,7 +140,7 @@ protocol::message implementation_process::call(const nlohmann::json& header, con
     } catch (const protocol::timeout_error&) {
         stop();
         throw implementation_failure(name_ + " gave no answer within " + std::to_string(options_.timeout.count()) +
-                                     " ms and was killed");
+                                     " ms and was killed", true);
     } catch (const protocol::eof_error&) {
         const std::string why = exit_description();
         stop();

@@ -90,7 +90,10 @@ check_outcome check_property(const std::function<void(property_context&)>& body,
             if (on_failure(params.assertion_kind, c.description, -1)) throw;
         } catch (const implementation_crashed& e) {
             note_pin();
-            if (on_failure(failure_kind::crash, e.what(), -1)) throw;
+            if (on_failure(failure_kind::crash, e.what(), -1)) {
+                out.failure->hung = e.hung;
+                throw;
+            }
         } catch (const contract_breached& e) {
             note_pin();
             if (on_failure(failure_kind::contract, e.what(), -1)) throw;

@@ -33,6 +33,7 @@ struct evaluation_failure {
     std::string counterexample;     // the values it used, named
     std::any main_case;             // its main case (loss_case<T> / logits_case<T>), for replays
     std::string derived_hazard;     // an input it derived from the case left the ordinary domain
+    bool hung = false;              // a crash that was a timeout
 };
 
 struct check_outcome {

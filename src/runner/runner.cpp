@@ -157,7 +157,23 @@ struct open_finding {
     int id;
     failure_kind kind;
     pinned_case input;
+    long work = 0;  // N·D·C of the input
 };
+
+// The work N·D·C of a case (N·C for logits).
+long work_of(const std::any& a) {
+    auto loss = [](const auto& c) { return static_cast<long>(c.X.rows() * c.X.cols() * c.W.cols()); };
+    auto logits = [](const auto& c) { return static_cast<long>(c.z.size()); };
+    if (const auto* c = std::any_cast<loss_case<double>>(&a)) return loss(*c);
+    if (const auto* c = std::any_cast<loss_case<float>>(&a)) return loss(*c);
+    if (const auto* c = std::any_cast<logits_case<double>>(&a)) return logits(*c);
+    if (const auto* c = std::any_cast<logits_case<float>>(&a)) return logits(*c);
+    return 0;
+}
+
+// The 256-bit finite-difference properties draw cases of at most this work; a larger minimal
+// input (an unshrunk one) is not tried on them, whose cost grows with its square.
+constexpr long white_box_replay_work = 1200;
 
 bool failure_kind_from(const std::string& text, failure_kind& out) {
     for (auto k : {failure_kind::numerical, failure_kind::rejection, failure_kind::crash, failure_kind::contract})
@@ -223,6 +239,7 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
             if (stop_signal_ != 0) break;
             auto& fd = out.findings[static_cast<std::size_t>(f.id)];
             if (!which(fd)) continue;
+            if (prop.category == property_category::white_box && f.work > white_box_replay_work) continue;
             auto trial = detail::run_one(prop, s, p, cfg, &f.input, cfg.replay_cases);
             if (trial.pin_unused || !trial.failure || trial.failure->kind != f.kind) continue;
             if (std::find(fd.properties.begin(), fd.properties.end(), prop.name) == fd.properties.end())
@@ -242,8 +259,10 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
         run.result.finding = f.id;
         out.findings.push_back(std::move(f));
         failure_kind k{};
-        if (shown.has_value() && failure_kind_from(out.findings.back().kind, k))
-            open.push_back({out.findings.back().id, k, pinned_case{std::move(shown)}});
+        // A hang is not tried on other properties: each trial would cost a whole timeout.
+        const bool hung = run.failure && run.failure->hung;
+        if (shown.has_value() && !hung && failure_kind_from(out.findings.back().kind, k))
+            open.push_back({out.findings.back().id, k, pinned_case{shown}, work_of(shown)});
         if (out.findings.back().cls == finding_class::wrong) found_wrong = true;
         return out.findings.back().id;
     };

@@ -1,6 +1,7 @@
 #include "testing/gtest_catalog.hpp"
 
 #include "properties/property.hpp"
+#include "runner/findings.hpp"
 #include "runner/runner.hpp"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,9 @@ run_config config_from_environment() {
     run_config cfg;
     apply_rc_params(cfg);
     if (const char* s = std::getenv("GRADPROOF_SEED"); s && *s) cfg.seed = std::strtoull(s, nullptr, 10);
+    // GRADPROOF_DOMAIN=ordinary|extreme|full: the inputs drawn (gen/domain.hpp); a malformed value
+    // fails every test with the message rather than silently running another domain.
+    if (const char* d = std::getenv("GRADPROOF_DOMAIN"); d && *d) cfg.domain.kind = parse_domain_kind(d, "GRADPROOF_DOMAIN");
     if (const char* c = std::getenv("GRADPROOF_CASES"); c && *c) {
         const int n = std::atoi(c);
         if (n > 0) cfg.cases = n;
@@ -29,15 +33,31 @@ public:
         : subject_(std::move(s)), property_(p), precision_(prec), filter_(std::move(filter)) {}
 
     void TestBody() override {
-        const run_config cfg = config_from_environment();
-        const auto r = run_property(*property_, *subject_, precision_, cfg);
-        if (r.status == verdict::not_applicable) GTEST_SKIP() << "not applicable: needs " << r.needs;
+        run_config cfg;
+        try {
+            cfg = config_from_environment();
+        } catch (const std::exception& e) {
+            FAIL() << e.what();
+        }
+        if (cfg.domain.kind == domain_kind::ordinary && property_->category == property_category::extreme)
+            GTEST_SKIP() << "hazard-only property: outside the ordinary domain (GRADPROOF_DOMAIN)";
+        if (!property_->applicable(*subject_, precision_)) GTEST_SKIP() << "not applicable: needs " << property_->needs_text();
+        auto run = detail::run_one(*property_, *subject_, precision_, cfg);
+        const auto& r = run.result;
+        if (r.status == verdict::not_applicable) GTEST_SKIP() << "not applicable: " << r.message;
         if (r.status == verdict::pass) {
             RecordProperty("worst_margin", std::to_string(r.worst_margin));
             return;
         }
-        ADD_FAILURE() << property_->claim << "\nafter " << r.cases_run << " passing cases: " << r.message
-                      << "\nshrunk counterexample:" << r.counterexample << "\nreproduce: GRADPROOF_SEED=" << cfg.seed
+        // The same classification as `gradproof check` gives this failure.
+        const finding f = detail::make_finding(*property_, *subject_, precision_, cfg, run);
+        RecordProperty("finding_class", to_string(f.cls));
+        // This front end's reproduce line: the seed of the replay data and this test's filter.
+        ADD_FAILURE() << "[" << to_string(f.cls) << "] " << f.summary << "\n"
+                      << property_->claim << "\nafter " << r.cases_run << " passing cases: " << f.message
+                      << (f.hazard.empty() ? "" : "\nhazard: " + f.hazard)
+                      << (f.threshold.empty() ? "" : "\nthreshold: " + f.threshold) << "\nminimal counterexample:\n"
+                      << f.counterexample << "reproduce: GRADPROOF_SEED=" << r.replay.seed
                       << " <this test binary> --gtest_filter=" << filter_;
     }
 

@@ -7,8 +7,10 @@
 //                                  .build());
 //
 // Each applicable (property, precision) becomes a test "<name>_<f64|f32>.<property>" with the
-// same verdicts, counterexamples and reproduce information as `gradproof check`. The seed and case
-// counts come from GRADPROOF_SEED / GRADPROOF_CASES (or RC_PARAMS), defaults otherwise.
+// same verdicts, counterexamples and reproduce information as `gradproof check`, and a failure names
+// its finding class (wrong, extreme_inputs, accuracy, contract, crash). The seed, case counts and
+// input domain come from GRADPROOF_SEED / GRADPROOF_CASES (or RC_PARAMS) / GRADPROOF_DOMAIN,
+// defaults otherwise.
 #pragma once
 
 #include "core/subject.hpp"

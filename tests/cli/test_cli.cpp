@@ -69,14 +69,24 @@ TEST(cli, passing_run_exits_0_and_writes_json_and_junit) {
     std::filesystem::remove_all(dir);
 }
 
-// The main job's contract: the known-flawed specimen fails stability (reported, with a shrunk
-// counterexample and a reproduce line) but does not fail the run.
+// The main job's contract: the known-flawed specimen fails stability (reported as a finding, with
+// a minimal counterexample and a reproduce line) but does not fail the run.
 TEST(cli, known_flawed_failure_is_reported_but_exit_0) {
     const auto o = run("verify -q -i seed_vectorized --precision f64 -p loss_and_gradient_stay_finite_and_accurate_under_extreme_logits");
     EXPECT_EQ(o.exit_code, 0) << o.out;
     EXPECT_NE(o.out.find("known-flawed"), std::string::npos) << o.out;
-    EXPECT_NE(o.out.find("shrunk counterexample"), std::string::npos) << o.out;
-    EXPECT_NE(o.out.find("reproduce: "), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("minimal counterexample"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("reproduce: gradproof verify --implementation seed_vectorized"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("finding #1: extreme_inputs"), std::string::npos) << o.out;
+    EXPECT_EQ(o.out.find("Using configuration"), std::string::npos) << o.out;  // RapidCheck's own seed is not shown
+}
+
+// --domain and --fail-on are checked like every other option: one line, exit 2.
+TEST(cli, bad_domain_and_fail_on_are_usage_errors) {
+    for (const char* args : {"verify --domain sometimes", "verify --fail-on wrong,bogus", "verify --max-abs-logit -1"}) {
+        const auto o = run(args);
+        EXPECT_EQ(o.exit_code, 2) << args << "\n" << o.out;
+    }
 }
 
 TEST(cli, list_names_every_property) {

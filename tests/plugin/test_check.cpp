@@ -34,8 +34,9 @@ TEST(check, segfaulting_plugin_is_reported_with_the_input_and_the_run_completes)
     const auto o = run(std::string("check -q --precision f64 --shrink-time 2 --plugin ") + SEGFAULT_PLUGIN);
     EXPECT_EQ(o.exit_code, 1) << o.out;
     EXPECT_TRUE(contains(o.out, "SIGSEGV")) << o.out;
-    EXPECT_TRUE(contains(o.out, "shrunk counterexample")) << o.out;
+    EXPECT_TRUE(contains(o.out, "minimal counterexample")) << o.out;
     EXPECT_TRUE(contains(o.out, "reproduce: gradproof check --plugin")) << o.out;
+    EXPECT_TRUE(contains(o.out, ": crash — ")) << o.out;  // the finding's class
     EXPECT_TRUE(contains(o.out, "passed,")) << o.out;  // the summary: the run went on
     EXPECT_TRUE(contains(o.out, "pass ")) << o.out;    // and other properties passed
 }
@@ -47,6 +48,7 @@ TEST(check, hanging_plugin_is_killed_after_the_timeout_and_reported) {
     EXPECT_EQ(o.exit_code, 1) << o.out;
     EXPECT_TRUE(contains(o.out, "gave no answer within 500 ms")) << o.out;
     EXPECT_TRUE(contains(o.out, "nan")) << o.out;  // the triggering input holds the NaN
+    EXPECT_TRUE(contains(o.out, ": crash — ")) << o.out;  // a hang is a crash finding
     EXPECT_TRUE(contains(o.out, "1 passed, 1 failed")) << o.out;
 }
 

@@ -1,7 +1,7 @@
 // The Python adapters of examples/python, served over the subprocess protocol (--exec) with
 // Debian's /usr/bin/python3 (python3-numpy and python3-scipy, installed by scripts/install-deps.sh).
 // The seed's vectorized numpy function is a known-flawed specimen: gradproof must report it failing
-// extreme-logit stability with a shrunk counterexample and a reproduce line naming the command;
+// extreme-logit stability with a minimal counterexample and a reproduce line naming the command;
 // its naive loop passes the identities through the same protocol. (scipy is checked in tests/CMakeLists.txt as a
 // third-party library: its findings are reported, not asserted.)
 #include "support/run_command.hpp"
