@@ -157,8 +157,25 @@ struct open_finding {
     int id;
     failure_kind kind;
     pinned_case input;
-    long work = 0;  // N·D·C of the input
+    long work = 0;          // N·D·C of the input
+    std::string signature;  // failure_signature of its failure
 };
+
+// What tells two failures of one kind apart as causes. Numerical failures and rejections of the
+// same input are one cause; a contract breach or a crash is named by its message (which entry
+// point, which breach, which exit), numbers aside: "out[0] was not written" and "input logits was
+// modified" are two causes, "exited with status 7 … n=1" and "… n=3" one.
+std::string failure_signature(failure_kind kind, const std::string& message) {
+    if (kind != failure_kind::contract && kind != failure_kind::crash) return to_string(kind);
+    std::string m = message;
+    if (const auto note = m.find(" (shrinking"); note != std::string::npos) m.resize(note);
+    if (kind == failure_kind::crash)
+        if (const auto at = m.find(" crashed: "); at != std::string::npos) m = m.substr(at + 10);
+    std::string out = std::string(to_string(kind)) + ":";
+    for (char c : m)
+        if (!(c >= '0' && c <= '9') && c != '-') out += c;
+    return out;
+}
 
 // The work N·D·C of a case (N·C for logits).
 long work_of(const std::any& a) {
@@ -200,6 +217,26 @@ void erase_finding(run_result& out, int id, int into) {
 // tolerances of the self-consistency properties (derived from the exact outputs' magnitudes) no
 // longer describe its rounding: their failures are consequences of the wrong finding, not causes
 // of their own, and are folded into it.
+void merge_same_breaches(run_result& out, std::size_t first) {
+    for (std::size_t k = out.findings.size(); k-- > first + 1;) {
+        const auto& f = out.findings[k];
+        if (f.cls != finding_class::crash && f.cls != finding_class::contract) continue;
+        failure_kind kind{};
+        if (f.kind == "crash") kind = failure_kind::crash;
+        else if (f.kind == "contract") kind = failure_kind::contract;
+        else continue;
+        const std::string sig = failure_signature(kind, f.message);
+        for (std::size_t j = first; j < k; ++j) {
+            auto& g = out.findings[j];
+            if (g.kind != f.kind || failure_signature(kind, g.message) != sig) continue;
+            for (const auto& name : f.properties)
+                if (std::find(g.properties.begin(), g.properties.end(), name) == g.properties.end()) g.properties.push_back(name);
+            erase_finding(out, static_cast<int>(k), static_cast<int>(j));
+            break;
+        }
+    }
+}
+
 void fold_consequences(run_result& out, std::size_t first) {
     int wrong = -1;
     for (std::size_t k = first; k < out.findings.size(); ++k)
@@ -241,7 +278,9 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
             if (!which(fd)) continue;
             if (prop.category == property_category::white_box && f.work > white_box_replay_work) continue;
             auto trial = detail::run_one(prop, s, p, cfg, &f.input, cfg.replay_cases);
-            if (trial.pin_unused || !trial.failure || trial.failure->kind != f.kind) continue;
+            if (trial.pin_unused || !trial.failure || trial.failure->kind != f.kind ||
+                failure_signature(trial.failure->kind, trial.failure->message) != f.signature)
+                continue;
             if (std::find(fd.properties.begin(), fd.properties.end(), prop.name) == fd.properties.end())
                 fd.properties.push_back(prop.name);
             trial.result.finding = f.id;
@@ -262,7 +301,8 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
         // A hang is not tried on other properties: each trial would cost a whole timeout.
         const bool hung = run.failure && run.failure->hung;
         if (shown.has_value() && !hung && failure_kind_from(out.findings.back().kind, k))
-            open.push_back({out.findings.back().id, k, pinned_case{shown}, work_of(shown)});
+            open.push_back({out.findings.back().id, k, pinned_case{shown}, work_of(shown),
+                            failure_signature(k, run.failure ? run.failure->message : std::string())});
         if (out.findings.back().cls == finding_class::wrong) found_wrong = true;
         return out.findings.back().id;
     };
@@ -318,6 +358,7 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
         if (cfg.on_result) cfg.on_result(out.results.back());
         ++done;
     }
+    merge_same_breaches(out, first_finding);
     fold_consequences(out, first_finding);
 }
 
