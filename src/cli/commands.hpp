@@ -27,7 +27,7 @@ struct run_options {
     std::optional<std::uint64_t> seed;
     std::optional<int> cases;
     std::string shard;  // "I/N"
-    double shrink_seconds = 30;
+    double shrink_seconds = 15;
     std::string domain = "full";              // --domain
     std::optional<double> max_abs_logit, max_abs_input;
     std::string fail_on = "all";              // --fail-on

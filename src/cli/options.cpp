@@ -30,7 +30,7 @@ void add_run_options(CLI::App& cmd, run_options& o) {
     cmd.add_option("--seed", o.seed, "run seed (default 1, or RC_PARAMS seed=)");
     cmd.add_option("--cases", o.cases, "cases per property, replacing the defaults");
     cmd.add_option("--shard", o.shard, "I/N: run the deterministic I-th of N shards (also GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS)");
-    cmd.add_option("--shrink-time", o.shrink_seconds, "seconds of shrinking after a failure (default 30)");
+    cmd.add_option("--shrink-time", o.shrink_seconds, "seconds of shrinking after a new finding's first failure (default 15)");
     cmd.add_option("--domain", o.domain,
                    "inputs to draw: ordinary (finite, no subnormals, bounded logits and inputs), extreme (hazards) "
                    "or full (both; default)");

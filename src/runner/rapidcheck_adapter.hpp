@@ -18,7 +18,7 @@ struct check_params {
     int cases = 100;
     int max_size = 100;
     bool shrink = true;
-    double shrink_budget_seconds = 30;
+    double shrink_budget_seconds = 15;
     std::string id;                              // "implementation/precision/property"
     failure_kind assertion_kind = failure_kind::numerical;  // the kind of an RC_ASSERT failure
     std::function<bool()> stop_requested;        // polled before every case

@@ -45,7 +45,7 @@ struct run_config {
     bool shrink = true;
     // Shrinking stops this long after the first failure (a hanging implementation costs one
     // timeout per shrink step); the best counterexample so far is reported.
-    double shrink_budget_seconds = 30;
+    double shrink_budget_seconds = 15;
     // Deterministic sharding: of the (subject, precision, property) work items in catalog
     // order, run those with index % shard_count == shard_index.
     int shard_index = 0;
