@@ -394,6 +394,7 @@ run_result run_catalog(const std::vector<subject>& subjects, const run_config& c
         out.incomplete_reason = fmt::format("interrupted by {}: {} of {} property runs completed",
                                             name ? std::string("SIG") + name : "signal " + std::to_string(sig), done, total);
     }
+    out.meta.domain = cfg.domain.name();
     out.summary = summarize(out, cfg.fail_on);
     return out;
 }
