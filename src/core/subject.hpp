@@ -1,9 +1,10 @@
-// subject: an implementation under test, seen through the six softmax entry points of the
-// plug-in ABI, in float and double. Any subset may be present; a property runs when every entry
+// subject: an implementation under test, seen through the entry points of the plug-in ABI
+// (include/gradproof/plugin.h), in float and double (and bf16/f16 storage beside float). Any subset may be present; a property runs when every entry
 // point it needs is. Built-in templated implementations also expose their mp_real instantiation
 // ("white-box"), which the finite-difference properties differentiate directly.
 #pragma once
 
+#include "core/cross_entropy_options.hpp"
 #include "core/matrix.hpp"
 #include "core/scalar.hpp"
 
@@ -29,7 +30,13 @@ struct contract_breached : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-enum class entry_point { softmax, log_softmax, softmax_backward, log_softmax_backward, cross_entropy, softmax_loss };
+enum class entry_point {
+    softmax, log_softmax, softmax_backward, log_softmax_backward, cross_entropy, softmax_loss,
+    // ABI version 2. The bf16/f16 forms take and return float values exactly representable in the
+    // format; they exist only in the f32 entry points (accumulation in float).
+    cross_entropy_ex, cross_entropy_ex_bf16, cross_entropy_ex_f16, fused_linear_cross_entropy,
+    fused_linear_cross_entropy_bf16,
+};
 
 template <class T>
 struct entry_points {
@@ -39,6 +46,13 @@ struct entry_points {
     std::function<matrix<T>(const matrix<T>& logprobs, const matrix<T>& dlogprobs)> log_softmax_backward;
     std::function<cross_entropy_result<T>(const matrix<T>& logits, const label_vector& labels)> cross_entropy;
     std::function<loss_result<T>(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg)> softmax_loss;
+    using ce_ex_fn = std::function<ce_ex_result<T>(const ce_ex_input<T>&)>;
+    using fused_fn = std::function<fused_ce_result<T>(const fused_ce_input<T>&)>;
+    ce_ex_fn cross_entropy_ex;
+    ce_ex_fn cross_entropy_ex_bf16;  // T = float only
+    ce_ex_fn cross_entropy_ex_f16;   // T = float only
+    fused_fn fused_linear_cross_entropy;
+    fused_fn fused_linear_cross_entropy_bf16;  // T = float only
 
     bool has(entry_point e) const {
         switch (e) {
@@ -48,6 +62,11 @@ struct entry_points {
             case entry_point::log_softmax_backward: return bool(log_softmax_backward);
             case entry_point::cross_entropy: return bool(cross_entropy);
             case entry_point::softmax_loss: return bool(softmax_loss);
+            case entry_point::cross_entropy_ex: return bool(cross_entropy_ex);
+            case entry_point::cross_entropy_ex_bf16: return bool(cross_entropy_ex_bf16);
+            case entry_point::cross_entropy_ex_f16: return bool(cross_entropy_ex_f16);
+            case entry_point::fused_linear_cross_entropy: return bool(fused_linear_cross_entropy);
+            case entry_point::fused_linear_cross_entropy_bf16: return bool(fused_linear_cross_entropy_bf16);
         }
         return false;
     }
@@ -79,6 +98,11 @@ inline const char* to_string(entry_point e) {
         case entry_point::log_softmax_backward: return "log_softmax_backward";
         case entry_point::cross_entropy: return "cross_entropy";
         case entry_point::softmax_loss: return "softmax_loss";
+        case entry_point::cross_entropy_ex: return "cross_entropy_ex";
+        case entry_point::cross_entropy_ex_bf16: return "cross_entropy_ex_bf16";
+        case entry_point::cross_entropy_ex_f16: return "cross_entropy_ex_f16";
+        case entry_point::fused_linear_cross_entropy: return "fused_linear_cross_entropy";
+        case entry_point::fused_linear_cross_entropy_bf16: return "fused_linear_cross_entropy_bf16";
     }
     return "?";
 }

@@ -2,6 +2,7 @@
 
 #include "error/ulp.hpp"
 #include "fd/richardson.hpp"
+#include "plugin/abi.hpp"
 #include "reference/point.hpp"
 
 #include <algorithm>
@@ -299,7 +300,7 @@ implementation_info describe_subject(const subject& s) {
     info.name = s.name;
     info.description = s.description;
     info.known_flawed = s.known_flawed;
-    for (entry_point e : detail::all_entry_points) {
+    for (entry_point e : plugin::all_entry_points) {
         if (s.f32.has(e)) info.entry_points_f32.push_back(to_string(e));
         if (s.f64.has(e)) info.entry_points_f64.push_back(to_string(e));
     }
