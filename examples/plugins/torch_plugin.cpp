@@ -26,12 +26,26 @@
 // Every torch exception (c10::Error) is mapped to a non-zero return: an exception crossing the C
 // ABI would terminate the worker and be reported as a crash rather than a rejection.
 //
+// - cross_entropy_ex (ABI version 2): torch::nn::functional::cross_entropy with PyTorch's own
+//   ignore_index, label_smoothing, weight and reduction options, soft targets passed as a
+//   probability tensor; soft-capping and z-loss, which PyTorch lacks, composed from torch ops the
+//   way model code writes them (cap·tanh(z/cap); s·logsumexp(z)² over the rows not ignored,
+//   divided by their count for the mean); the upstream gradient through backward(dloss). With no
+//   ignore_index asked for, PyTorch's default −100 is replaced by INT64_MIN so that no label is
+//   ignored silently. In f64, f32 and bf16 (dtype torch::kBFloat16, whose storage is the ABI's
+//   uint16 bit pattern). No f16 form: PyTorch 1.13 has no CPU log_softmax kernel for Half.
+// - fused_linear_cross_entropy: logits = H·Wᵀ + b by torch::addmm / mm, then the same
+//   cross-entropy, differentiated by autograd (the unfused composition users check a fused
+//   kernel against), in f64, f32 and bf16.
+//
 // Build: via CMake (target gradproof_torch, option GRADPROOF_WITH_TORCH).
 // Check: gradproof check --plugin ./libgradproof_torch.so
 #include <gradproof/plugin.h>
 
 #include <torch/torch.h>
 
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -46,9 +60,11 @@ constexpr int k_torch_error = 3;
 constexpr int k_std_exception = 4;
 constexpr int k_unknown_exception = 5;
 
+constexpr int k_bad_option = 6;
+
 template <class T>
 constexpr torch::Dtype dtype_of() {
-    return std::is_same_v<T, double> ? torch::kFloat64 : torch::kFloat32;
+    return std::is_same_v<T, double> ? torch::kFloat64 : std::is_same_v<T, float> ? torch::kFloat32 : torch::kBFloat16;
 }
 
 // The contract's shape rules for an r×c array; 0 when the call should go ahead.
@@ -146,6 +162,128 @@ int softmax_loss(const T* W, const T* X, const int32_t* y, int64_t n, int64_t d,
     });
 }
 
+// ---- ABI version 2 ------------------------------------------------------------------------------
+
+// A field of the caller's options struct, or its default when the caller's struct ends before it.
+#define GRADPROOF_OPTION(o, field, absent) \
+    ((o) && (o)->size >= offsetof(gradproof_ce_options, field) + sizeof((o)->field) ? (o)->field : (absent))
+
+struct ce_settings {
+    int32_t reduction = GRADPROOF_REDUCTION_MEAN;
+    bool has_ignore = false;
+    int64_t ignore = 0;
+    double eps = 0, scale = 0, cap = 0;
+    const void* weights = nullptr;
+    const void* soft = nullptr;
+};
+
+int read_options(const gradproof_ce_options* o, ce_settings& s) {
+    s.reduction = GRADPROOF_OPTION(o, reduction, GRADPROOF_REDUCTION_MEAN);
+    s.has_ignore = GRADPROOF_OPTION(o, has_ignore_index, 0) != 0;
+    s.ignore = s.has_ignore ? GRADPROOF_OPTION(o, ignore_index, -100) : std::numeric_limits<int64_t>::min();
+    s.eps = GRADPROOF_OPTION(o, label_smoothing, 0.0);
+    s.scale = GRADPROOF_OPTION(o, lse_square_scale, 0.0);
+    s.cap = GRADPROOF_OPTION(o, softcap, 0.0);
+    s.weights = GRADPROOF_OPTION(o, class_weights, nullptr);
+    s.soft = GRADPROOF_OPTION(o, soft_targets, nullptr);
+    if (s.reduction < GRADPROOF_REDUCTION_NONE || s.reduction > GRADPROOF_REDUCTION_SUM) return k_bad_option;
+    if (!(s.eps >= 0 && s.eps <= 1) || !(s.scale >= 0) || !std::isfinite(s.scale) || !(s.cap >= 0) || !std::isfinite(s.cap))
+        return k_bad_option;
+    return 0;
+}
+#undef GRADPROOF_OPTION
+
+// Copies any result into caller memory bit for bit (bf16 included).
+void write_raw(const torch::Tensor& result, void* out) {
+    const torch::Tensor r = result.contiguous();
+    std::memcpy(out, r.data_ptr(), static_cast<std::size_t>(r.numel()) * r.element_size());
+}
+
+// Loss of every row per the settings; logits z already soft-capped. Returns the reduced loss
+// (n values for none).
+torch::Tensor options_loss(const torch::Tensor& z, const int32_t* labels, int64_t n, int64_t c, const ce_settings& s) {
+    namespace F = torch::nn::functional;
+    const torch::Dtype dt = z.scalar_type();
+    auto opts = F::CrossEntropyFuncOptions().label_smoothing(s.eps);
+    if (s.soft == nullptr) opts.ignore_index(s.ignore);  // PyTorch refuses any ignore_index with soft targets
+    if (s.weights) opts.weight(torch::from_blob(const_cast<void*>(s.weights), {c}, torch::TensorOptions().dtype(dt)));
+    if (s.reduction == GRADPROOF_REDUCTION_NONE) opts.reduction(torch::kNone);
+    else if (s.reduction == GRADPROOF_REDUCTION_SUM) opts.reduction(torch::kSum);
+    else opts.reduction(torch::kMean);
+    if (s.soft && s.has_ignore) throw std::invalid_argument("ignore_index with soft targets");
+    const torch::Tensor target = s.soft ? torch::from_blob(const_cast<void*>(s.soft), {n, c}, torch::TensorOptions().dtype(dt))
+                                        : labels_tensor(labels, n);
+    torch::Tensor loss = F::cross_entropy(z, target, opts);
+    if (s.scale > 0) {
+        const torch::Tensor lse = torch::logsumexp(z, 1);
+        const torch::Tensor kept = s.soft ? torch::ones({n}, torch::TensorOptions().dtype(dt))
+                                          : labels_tensor(labels, n).ne(s.ignore).to(dt);
+        const torch::Tensor zl = s.scale * lse * lse * kept;
+        if (s.reduction == GRADPROOF_REDUCTION_NONE) loss = loss + zl;
+        else if (s.reduction == GRADPROOF_REDUCTION_SUM) loss = loss + zl.sum();
+        else loss = loss + zl.sum() / kept.sum();
+    }
+    return loss;
+}
+
+template <class S>
+int cross_entropy_ex(const S* logits, const int32_t* labels, int64_t n, int64_t c, const gradproof_ce_options* o,
+                     const S* dloss, S* loss, S* dlogits) {
+    if (n <= 0) return k_bad_shape;
+    if (const int rc = check_shape(n, c)) return rc;
+    ce_settings s;
+    if (const int rc = read_options(o, s)) return rc;
+    if (!labels && !s.soft) return k_bad_shape;
+    return guarded([&] {
+        torch::AutoGradMode enable_grad(true);
+        const auto to = torch::TensorOptions().dtype(dtype_of<S>());
+        torch::Tensor x = torch::from_blob(const_cast<S*>(logits), {n, c}, to).clone().requires_grad_(true);
+        const torch::Tensor z = s.cap > 0 ? torch::tanh(x / s.cap) * s.cap : x;
+        const torch::Tensor l = options_loss(z, labels, n, c, s);
+        const int64_t k = s.reduction == GRADPROOF_REDUCTION_NONE ? n : 1;
+        torch::Tensor g = torch::from_blob(const_cast<S*>(dloss), {k}, to);
+        l.backward(s.reduction == GRADPROOF_REDUCTION_NONE ? g : g.reshape({}));
+        write_raw(l.detach().reshape({k}), loss);
+        write_raw(x.grad(), dlogits);
+    });
+}
+
+template <class S>
+int fused_linear_cross_entropy(const S* hidden, const S* weight, const S* bias, const int32_t* labels, int64_t n,
+                               int64_t d, int64_t v, const gradproof_ce_options* o, const S* dloss, S* loss, S* dhidden,
+                               S* dweight, S* dbias) {
+    if (n <= 0 || d <= 0) return k_bad_shape;
+    if (const int rc = check_shape(n, v)) return rc;
+    if (const int rc = check_shape(v, d)) return rc;
+    if (const int rc = check_shape(n, d)) return rc;
+    ce_settings s;
+    if (const int rc = read_options(o, s)) return rc;
+    if (s.soft || !labels) return k_bad_option;  // hard labels only
+    return guarded([&] {
+        torch::AutoGradMode enable_grad(true);
+        const auto to = torch::TensorOptions().dtype(dtype_of<S>());
+        torch::Tensor h = torch::from_blob(const_cast<S*>(hidden), {n, d}, to).clone().requires_grad_(true);
+        torch::Tensor w = torch::from_blob(const_cast<S*>(weight), {v, d}, to).clone().requires_grad_(true);
+        torch::Tensor b;
+        torch::Tensor z;
+        if (bias) {
+            b = torch::from_blob(const_cast<S*>(bias), {v}, to).clone().requires_grad_(true);
+            z = torch::addmm(b, h, w.t());
+        } else {
+            z = h.mm(w.t());
+        }
+        if (s.cap > 0) z = torch::tanh(z / s.cap) * s.cap;
+        const torch::Tensor l = options_loss(z, labels, n, v, s);
+        const int64_t k = s.reduction == GRADPROOF_REDUCTION_NONE ? n : 1;
+        torch::Tensor g = torch::from_blob(const_cast<S*>(dloss), {k}, to);
+        l.backward(s.reduction == GRADPROOF_REDUCTION_NONE ? g : g.reshape({}));
+        write_raw(l.detach().reshape({k}), loss);
+        write_raw(h.grad(), dhidden);
+        write_raw(w.grad(), dweight);
+        if (bias) write_raw(b.grad(), dbias);
+    });
+}
+
 const auto softmax_op = [](const torch::Tensor& z) { return torch::softmax(z, 1); };
 const auto log_softmax_op = [](const torch::Tensor& z) { return torch::log_softmax(z, 1); };
 const auto softmax_backward_op = [](const torch::Tensor& grad, const torch::Tensor& out) {
@@ -181,7 +319,24 @@ const auto log_softmax_backward_op = [](const torch::Tensor& grad, const torch::
         return softmax_loss<T>(W, X, y, n, d, c, reg, loss, dW);                                                \
     }
 
+#define GRADPROOF_TORCH_OPTION_ENTRY_POINTS(T, suffix)                                                          \
+    int gradproof_cross_entropy_ex_##suffix(const T* logits, const int32_t* labels, int64_t n, int64_t c,       \
+                                            const gradproof_ce_options* options, const T* dloss, T* loss,        \
+                                            T* dlogits) {                                                       \
+        return cross_entropy_ex<T>(logits, labels, n, c, options, dloss, loss, dlogits);                        \
+    }                                                                                                          \
+    int gradproof_fused_linear_cross_entropy_##suffix(const T* hidden, const T* weight, const T* bias,          \
+                                                      const int32_t* labels, int64_t n, int64_t d, int64_t v,   \
+                                                      const gradproof_ce_options* options, const T* dloss,      \
+                                                      T* loss, T* dhidden, T* dweight, T* dbias) {              \
+        return fused_linear_cross_entropy<T>(hidden, weight, bias, labels, n, d, v, options, dloss, loss,       \
+                                             dhidden, dweight, dbias);                                          \
+    }
+
 extern "C" {
 GRADPROOF_TORCH_ENTRY_POINTS(double, f64)
 GRADPROOF_TORCH_ENTRY_POINTS(float, f32)
+GRADPROOF_TORCH_OPTION_ENTRY_POINTS(double, f64)
+GRADPROOF_TORCH_OPTION_ENTRY_POINTS(float, f32)
+GRADPROOF_TORCH_OPTION_ENTRY_POINTS(uint16_t, bf16)
 }  // extern "C"

@@ -30,6 +30,7 @@ struct shape {
 shape draw_shape(rng_t& r, const shape_options& o, int size) {
     if (o.wide) {
         const double p = uniform(r, 0, 1);
+        if (o.wide_max_c > 50257 && p < 0.3) return shape{1, 1, o.wide_max_c};
         const int c = p < 0.4 ? 50257 : p < 0.7 ? 2 * uniform_int(r, 128, 2047) + 1 : uniform_int(r, 4096, 50257);
         return shape{uniform_int(r, 1, 2), 1, c};
     }

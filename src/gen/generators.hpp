@@ -34,6 +34,8 @@ struct shape_options {
     // Language-model widths instead: C = 50 257 (GPT-2's vocabulary), odd C in 257..4095 or C up
     // to 50 257, with N ∈ {1, 2}; max_work does not apply.
     bool wide = false;
+    // With wide: a vocabulary above GPT-2's to draw as well (256 000 for Gemma's), N = 1 then.
+    int wide_max_c = 50257;
 };
 
 struct logits_options {
