@@ -18,6 +18,10 @@ namespace gradproof {
 struct rejected_input : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+// The implementation does not implement an option of this call; the case is skipped.
+struct option_unsupported : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 // Thrown for an implementation that crashed, aborted, exited, hung or answered garbage (an
 // out-of-process one: plugin/process.hpp).
 struct implementation_crashed : std::runtime_error {

@@ -2,8 +2,10 @@
 // static entry points (naive, vectorized, seed_vectorized, the mutation variants) into one.
 #pragma once
 
+#include "core/half.hpp"
 #include "core/subject.hpp"
 
+#include <type_traits>
 #include <vector>
 
 namespace gradproof {
@@ -28,6 +30,26 @@ entry_points<T> bind_entry_points() {
         e.softmax_loss = [](const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
             return Impl::template softmax_loss<T>(W, X, y, reg);
         };
+    // ABI version 2: cross-entropy with options and fused linear cross-entropy; the bf16/f16 forms
+    // (float only) from static cross_entropy_ex_half / fused_linear_cross_entropy_half(half_format, …).
+    if constexpr (requires(const ce_ex_input<T>& in) { Impl::template cross_entropy_ex<T>(in); })
+        e.cross_entropy_ex = [](const ce_ex_input<T>& in) { return Impl::template cross_entropy_ex<T>(in); };
+    if constexpr (requires(const fused_ce_input<T>& in) { Impl::template fused_linear_cross_entropy<T>(in); })
+        e.fused_linear_cross_entropy = [](const fused_ce_input<T>& in) {
+            return Impl::template fused_linear_cross_entropy<T>(in);
+        };
+    if constexpr (std::is_same_v<T, float>) {
+        if constexpr (requires(const ce_ex_input<float>& in) { Impl::cross_entropy_ex_half(half_format::bf16, in); }) {
+            e.cross_entropy_ex_bf16 = [](const ce_ex_input<float>& in) { return Impl::cross_entropy_ex_half(half_format::bf16, in); };
+            e.cross_entropy_ex_f16 = [](const ce_ex_input<float>& in) { return Impl::cross_entropy_ex_half(half_format::f16, in); };
+        }
+        if constexpr (requires(const fused_ce_input<float>& in) {
+                          Impl::fused_linear_cross_entropy_half(half_format::bf16, in);
+                      })
+            e.fused_linear_cross_entropy_bf16 = [](const fused_ce_input<float>& in) {
+                return Impl::fused_linear_cross_entropy_half(half_format::bf16, in);
+            };
+    }
     return e;
 }
 }  // namespace detail

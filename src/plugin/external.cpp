@@ -1,9 +1,12 @@
 #include "plugin/external.hpp"
 
+#include "core/half.hpp"
 #include "plugin/abi.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <unistd.h>
 
 namespace gradproof::plugin {
@@ -36,6 +39,7 @@ std::string exchange(implementation_process& p, const char* op, const json& head
         throw contract_violation(std::string(op) + " broke the contract: " + what);
     }
     if (status == "rejected") throw rejected_input(text("message", "rejected"));
+    if (status == "unsupported") throw option_unsupported(std::string(op) + ": " + text("message", "unsupported"));
     if (status != "ok") throw implementation_failure(std::string(op) + ": " + text("message", "error '" + status + "'"));
     if (m.payload.size() != expect)
         throw implementation_failure(std::string(op) + ": answer has " + std::to_string(m.payload.size()) + " bytes, expected " +
@@ -50,10 +54,132 @@ matrix<T> take_matrix(const std::string& payload, std::size_t& off, Eigen::Index
     return m;
 }
 
+// How values of T cross the wire: as T itself, or (bf16/f16 forms, T = float) as the format's
+// uint16 bit patterns. Values sent must be representable in the format, so narrowing is exact;
+// one that is not throws rather than silently testing another input.
+template <class T>
+struct storage {
+    std::optional<half_format> half;
+
+    const char* dtype() const { return half ? to_string(*half) : (std::is_same_v<T, double> ? "f64" : "f32"); }
+    std::size_t element_bytes() const { return half ? sizeof(std::uint16_t) : sizeof(T); }
+
+    void put(std::string& payload, const T* data, std::size_t count, const char* name) const {
+        if (!half) return protocol::append(payload, data, count);
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::uint16_t h = float_to_half(*half, data[i]);
+            if (!std::isnan(data[i]) && half_to_float(*half, h) != data[i])
+                throw std::invalid_argument(std::string(name) + ": " + std::to_string(data[i]) + " is not a " +
+                                            to_string(*half) + " value");
+            protocol::append(payload, &h, 1);
+        }
+    }
+    void get(const std::string& payload, std::size_t& off, T* out, std::size_t count) const {
+        if (!half) return protocol::extract(payload, off, out, count);
+        for (std::size_t i = 0; i < count; ++i) {
+            std::uint16_t h = 0;
+            protocol::extract(payload, off, &h, 1);
+            out[i] = half_to_float(*half, h);
+        }
+    }
+};
+
+// JSON has no NaN or infinity: those option values travel as the strings "nan", "inf", "-inf".
+json option_number(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    return v;
+}
+
+void put_options(json& h, const ce_options& o, bool weights, bool soft) {
+    h["reduction"] = to_string(o.reduce);
+    if (o.has_ignore_index) h["ignore_index"] = o.ignore_index;
+    h["label_smoothing"] = option_number(o.label_smoothing);
+    h["lse_square_scale"] = option_number(o.lse_square_scale);
+    h["softcap"] = option_number(o.softcap);
+    h["has_class_weights"] = weights;
+    h["has_soft_targets"] = soft;
+}
+
+template <class T>
+typename entry_points<T>::ce_ex_fn remote_cross_entropy_ex(const std::shared_ptr<implementation_process>& proc,
+                                                           storage<T> st) {
+    return [proc, st](const ce_ex_input<T>& in) {
+        const Eigen::Index n = in.n(), c = in.c();
+        const bool soft = in.soft(), weights = !in.class_weights.empty();
+        const std::size_t loss_count = in.options.reduce == reduction::none ? static_cast<std::size_t>(n) : 1;
+        if (!soft && static_cast<Eigen::Index>(in.labels.size()) != n) throw std::invalid_argument("labels: size mismatch");
+        if (weights && static_cast<Eigen::Index>(in.class_weights.size()) != c)
+            throw std::invalid_argument("class_weights: size mismatch");
+        if (soft && (in.soft_targets.rows() != n || in.soft_targets.cols() != c))
+            throw std::invalid_argument("soft_targets: shape mismatch");
+        if (in.dloss.size() != loss_count) throw std::invalid_argument("dloss: size mismatch");
+        std::string payload;
+        st.put(payload, in.logits.data(), static_cast<std::size_t>(in.logits.size()), "logits");
+        if (!soft) protocol::append(payload, in.labels.data(), in.labels.size());
+        if (weights) st.put(payload, in.class_weights.data(), in.class_weights.size(), "class_weights");
+        if (soft) st.put(payload, in.soft_targets.data(), static_cast<std::size_t>(in.soft_targets.size()), "soft_targets");
+        st.put(payload, in.dloss.data(), in.dloss.size(), "dloss");
+        json h = request("cross_entropy_ex", st.dtype(), n, c);
+        put_options(h, in.options, weights, soft);
+        const auto out = exchange(*proc, "cross_entropy_ex", h, payload,
+                                  (loss_count + static_cast<std::size_t>(in.logits.size())) * st.element_bytes());
+        ce_ex_result<T> r;
+        std::size_t off = 0;
+        r.loss.resize(loss_count);
+        st.get(out, off, r.loss.data(), loss_count);
+        r.dlogits.resize(n, c);
+        st.get(out, off, r.dlogits.data(), static_cast<std::size_t>(r.dlogits.size()));
+        return r;
+    };
+}
+
+template <class T>
+typename entry_points<T>::fused_fn remote_fused_linear_cross_entropy(const std::shared_ptr<implementation_process>& proc,
+                                                                     storage<T> st) {
+    return [proc, st](const fused_ce_input<T>& in) {
+        const Eigen::Index n = in.n(), d = in.d(), v = in.v();
+        const bool weights = !in.class_weights.empty();
+        const std::size_t loss_count = in.options.reduce == reduction::none ? static_cast<std::size_t>(n) : 1;
+        if (in.weight.cols() != d) throw std::invalid_argument("weight: column count differs from hidden's");
+        if (in.has_bias && static_cast<Eigen::Index>(in.bias.size()) != v) throw std::invalid_argument("bias: size mismatch");
+        if (static_cast<Eigen::Index>(in.labels.size()) != n) throw std::invalid_argument("labels: size mismatch");
+        if (weights && static_cast<Eigen::Index>(in.class_weights.size()) != v)
+            throw std::invalid_argument("class_weights: size mismatch");
+        if (in.dloss.size() != loss_count) throw std::invalid_argument("dloss: size mismatch");
+        std::string payload;
+        st.put(payload, in.hidden.data(), static_cast<std::size_t>(in.hidden.size()), "hidden");
+        st.put(payload, in.weight.data(), static_cast<std::size_t>(in.weight.size()), "weight");
+        if (in.has_bias) st.put(payload, in.bias.data(), in.bias.size(), "bias");
+        protocol::append(payload, in.labels.data(), in.labels.size());
+        if (weights) st.put(payload, in.class_weights.data(), in.class_weights.size(), "class_weights");
+        st.put(payload, in.dloss.data(), in.dloss.size(), "dloss");
+        json h{{"gradproof", protocol::version}, {"op", "fused_linear_cross_entropy"}, {"dtype", st.dtype()},
+               {"n", n}, {"d", d}, {"v", v}, {"has_bias", in.has_bias}};
+        put_options(h, in.options, weights, false);
+        const std::size_t bias_count = in.has_bias ? static_cast<std::size_t>(v) : 0;
+        const auto out = exchange(*proc, "fused_linear_cross_entropy", h, payload,
+                                  (loss_count + static_cast<std::size_t>(in.hidden.size() + in.weight.size()) + bias_count) *
+                                      st.element_bytes());
+        fused_ce_result<T> r;
+        std::size_t off = 0;
+        r.loss.resize(loss_count);
+        st.get(out, off, r.loss.data(), loss_count);
+        r.dhidden.resize(n, d);
+        st.get(out, off, r.dhidden.data(), static_cast<std::size_t>(r.dhidden.size()));
+        r.dweight.resize(v, d);
+        st.get(out, off, r.dweight.data(), static_cast<std::size_t>(r.dweight.size()));
+        r.dbias.resize(bias_count);
+        st.get(out, off, r.dbias.data(), bias_count);
+        return r;
+    };
+}
+
 template <class T>
 entry_points<T> remote_entry_points(const std::shared_ptr<implementation_process>& proc, const std::vector<std::string>& eps) {
     entry_points<T> e;
     auto has = [&](entry_point ep) {
+        if (!exists_in(ep, precision_of<T>())) return false;
         const std::string n = entry_name(ep, precision_of<T>());
         return std::find(eps.begin(), eps.end(), n) != eps.end();
     };
@@ -115,6 +241,17 @@ entry_points<T> remote_entry_points(const std::shared_ptr<implementation_process
             r.dW = take_matrix<T>(out, off, W.rows(), W.cols());
             return r;
         };
+    if (has(entry_point::cross_entropy_ex)) e.cross_entropy_ex = remote_cross_entropy_ex<T>(proc, storage<T>{});
+    if (has(entry_point::fused_linear_cross_entropy))
+        e.fused_linear_cross_entropy = remote_fused_linear_cross_entropy<T>(proc, storage<T>{});
+    if constexpr (std::is_same_v<T, float>) {
+        if (has(entry_point::cross_entropy_ex_bf16))
+            e.cross_entropy_ex_bf16 = remote_cross_entropy_ex<T>(proc, storage<T>{half_format::bf16});
+        if (has(entry_point::cross_entropy_ex_f16))
+            e.cross_entropy_ex_f16 = remote_cross_entropy_ex<T>(proc, storage<T>{half_format::f16});
+        if (has(entry_point::fused_linear_cross_entropy_bf16))
+            e.fused_linear_cross_entropy_bf16 = remote_fused_linear_cross_entropy<T>(proc, storage<T>{half_format::bf16});
+    }
     return e;
 }
 
@@ -162,10 +299,12 @@ hello_info parse_hello(const json& header, const std::string& what) {
     if (!header.contains("entry_points") || !header["entry_points"].is_array())
         throw load_error(what + ": hello answer has no entry_points list");
     hello_info info;
-    // Only the twelve names of the ABI count; anything else a peer lists is ignored.
+    // Only the names of the ABI count (a half form once: it has no f64 twin); anything else a
+    // peer lists is ignored.
     std::vector<std::string> known;
     for (auto e : all_entry_points)
-        for (auto p : {precision::f64, precision::f32}) known.push_back(entry_name(e, p));
+        for (auto p : {precision::f64, precision::f32})
+            if (exists_in(e, p)) known.push_back(entry_name(e, p));
     auto take = [&](const json& list, std::vector<std::string>& out, bool symbols) {
         if (!list.is_array()) return;
         for (const auto& e : list) {
