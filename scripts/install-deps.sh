@@ -12,6 +12,8 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14
   # third-party implementations checked by the suite (plug-in adapters and --exec adapters)
   libdnnl-dev ocl-icd-opencl-dev libtorch-dev python3-numpy python3-scipy python3-torch
+  # the Python package's test suite (tests/python)
+  python3-pytest
 )
 
 missing=()
