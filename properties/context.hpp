@@ -111,6 +111,20 @@ public:
     margin_record& margins() { return margins_; }
     const margin_record& margins() const { return margins_; }
 
+    // A whole input that a property assembles around its main case (cross-entropy with options:
+    // the logits plus options, weights, targets and upstream gradient). pinned_as returns the
+    // runner's pinned case when it is such an input (and marks the pin used); set_main_case
+    // records the assembled input as the evaluation's main case, so that replays on other
+    // properties and the bisection of a threshold see all of it, not only the logits.
+    template <class C>
+    const C* pinned_as() {
+        if (main_case_.has_value() || !pinned_.has_value()) return nullptr;
+        const C* c = std::any_cast<C>(&pinned_.value);
+        pin_used_ = pin_used_ || c != nullptr;
+        return c;
+    }
+    void set_main_case(std::any c) { main_case_ = std::move(c); }
+
     // ---- used by the runner ----------------------------------------------------------------
     void pin(pinned_case c) { pinned_ = std::move(c); }
     void unpin() { pinned_ = {}; }

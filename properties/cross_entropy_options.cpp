@@ -63,46 +63,57 @@ void saturate(lmatrix& expected, lmatrix& tolerance, half_format f) {
 
 // The call a property evaluates: the main case (logits and labels, drawn under the run's domain)
 // plus options, ignored rows, weights, soft targets and the upstream gradient, each shown under
-// its name exactly as evaluated.
+// its name exactly as evaluated. The whole input is recorded as the main case: another
+// property's counterexample pinned by the runner comes back whole, adapted to this property's
+// restrictions (d), so one root cause found by several properties is one finding.
 template <class T>
 ce_ex_input<T> draw_ce_input(property_context& ctx, const ce_draw& d) {
-    const auto c = ctx.logits<T>(d.logits);
     ce_ex_input<T> in;
-    in.logits = c.z;
-    in.labels = c.y;
-    const Eigen::Index n = in.n(), cls = in.c();
-    ce_options o = *gen::ce_options_gen(d.choice);
+    bool show_labels = false;
+    if (const auto* pinned = ctx.pinned_as<ce_ex_input<T>>()) {
+        in = *pinned;
+        ctx.show("logits", in.logits);
+        show_labels = true;
+    } else {
+        const auto c = ctx.logits<T>(d.logits);
+        in.logits = c.z;
+        in.labels = c.y;
+        in.options = *gen::ce_options_gen(d.choice);
+        if (!d.hard_labels && d.choice.soft_targets && !in.options.has_ignore_index && *rc::gen::inRange(0, 4) == 0)
+            in.soft_targets = *gen::soft_targets<T>(in.n(), in.c());
+        if (in.options.has_ignore_index) {
+            const auto ignored = *gen::ignored_rows(in.n());
+            for (Eigen::Index i = 0; i < in.n(); ++i)
+                if (ignored[static_cast<std::size_t>(i)] && in.labels[static_cast<std::size_t>(i)] != in.options.ignore_index) {
+                    in.labels[static_cast<std::size_t>(i)] = in.options.ignore_index;
+                    show_labels = true;
+                }
+        }
+        if (d.choice.weights && *rc::gen::inRange(0, 2) == 1) in.class_weights = *gen::class_weights<T>(in.c());
+    }
+    const Eigen::Index n = in.n();
+    ce_options& o = in.options;
+    // This property's restrictions.
     if (d.reduce) o.reduce = *d.reduce;
     if (d.ignore_some) o.has_ignore_index = true;
-    const bool soft = !d.hard_labels && d.choice.soft_targets && !o.has_ignore_index && *rc::gen::inRange(0, 4) == 0;
-    if (soft) in.soft_targets = *gen::soft_targets<T>(n, cls);
-    bool labels_changed = false;
-    if (o.has_ignore_index) {
-        const auto ignored = *gen::ignored_rows(n);
-        for (Eigen::Index i = 0; i < n; ++i)
-            if (ignored[static_cast<std::size_t>(i)]) {
-                in.labels[static_cast<std::size_t>(i)] = o.ignore_index;
-                labels_changed = true;
-            }
-    }
-    if (d.choice.weights && *rc::gen::inRange(0, 2) == 1) {
-        in.class_weights = *gen::class_weights<T>(cls);
-        // A weighted mean over rows whose weights are all 0 is 0/0 with rows present, which the
-        // contract leaves undefined: give the first counted row's class a weight.
-        if (o.reduce == reduction::mean && !soft) {
-            long double total = 0;
-            std::optional<std::int32_t> first;
-            for (Eigen::Index i = 0; i < n; ++i) {
-                const auto y = in.labels[static_cast<std::size_t>(i)];
-                if (o.has_ignore_index && y == o.ignore_index) continue;
-                total += in.class_weights[static_cast<std::size_t>(y)];
-                if (!first) first = y;
-            }
-            if (first && total == 0) in.class_weights[static_cast<std::size_t>(*first)] = T(1);
+    if (!d.choice.zloss) o.lse_square_scale = 0;
+    if (!d.choice.softcap) o.softcap = 0;
+    if (!d.choice.weights) in.class_weights.clear();
+    if (d.hard_labels || !d.choice.soft_targets || o.has_ignore_index) in.soft_targets.resize(0, 0);
+    if (in.dloss.size() != static_cast<std::size_t>(o.reduce == reduction::none ? n : 1))
+        in.dloss = *gen::upstream<T>(o.reduce == reduction::none ? n : 1);
+    // A weighted mean over rows whose weights are all 0 is 0/0 with rows present, which the
+    // contract leaves undefined: give the first counted row's class a weight.
+    if (!in.class_weights.empty() && o.reduce == reduction::mean && !in.soft()) {
+        long double total = 0;
+        std::optional<std::int32_t> first;
+        for (Eigen::Index i = 0; i < n; ++i) {
+            if (is_ignored(in, i)) continue;
+            total += in.class_weights[static_cast<std::size_t>(in.labels[static_cast<std::size_t>(i)])];
+            if (!first) first = in.labels[static_cast<std::size_t>(i)];
         }
+        if (first && total == 0) in.class_weights[static_cast<std::size_t>(*first)] = T(1);
     }
-    in.options = o;
-    in.dloss = *gen::upstream<T>(o.reduce == reduction::none ? n : 1);
     if (d.half) {
         for (Eigen::Index k = 0; k < in.logits.size(); ++k) in.logits.data()[k] = to_format(*d.half, in.logits.data()[k]);
         for (auto& w : in.class_weights) w = to_format(*d.half, w);
@@ -112,10 +123,11 @@ ce_ex_input<T> draw_ce_input(property_context& ctx, const ce_draw& d) {
         ctx.show(*d.half == half_format::bf16 ? "logits_in_bf16" : "logits_in_f16", in.logits);
     }
     ctx.show("options", o);
-    if (labels_changed) ctx.show("labels", in.labels);
+    if (show_labels) ctx.show("labels", in.labels);
     if (!in.class_weights.empty()) ctx.show("class_weights", in.class_weights);
-    if (soft) ctx.show("soft_targets", in.soft_targets);
+    if (in.soft()) ctx.show("soft_targets", in.soft_targets);
     ctx.show("dloss", in.dloss);
+    ctx.set_main_case(in);
     return in;
 }
 
@@ -496,7 +508,12 @@ void label_smoothing_is_the_convex_combination_of_hard_and_uniform_cross_entropy
     };
     const auto mid = with(in.options.label_smoothing), hard = with(0), uniform = with(1);
     if (every_row_ignored_mean(mid.ref, in.options)) return;
-    const auto comb = [&](const lmatrix& a, const lmatrix& b) { return ((1 - e) * a + e * b).eval(); };
+    // (1−ε)·a + ε·b, a term with coefficient 0 left out (an overflowed L(1) times 0 is not NaN).
+    const auto comb = [&](const lmatrix& a, const lmatrix& b) -> lmatrix {
+        if (e == 0) return a;
+        if (e == 1) return b;
+        return ((1 - e) * a + e * b).eval();
+    };
     require_agree<T>(ctx, "L(ε) vs (1−ε)·L(0) + ε·L(1)", as_lrow(widen_vector(mid.out.loss)),
                      comb(as_lrow(widen_vector(hard.out.loss)), as_lrow(widen_vector(uniform.out.loss))), as_lrow(mid.tol.loss),
                      comb(as_lrow(hard.tol.loss), as_lrow(uniform.tol.loss)));
@@ -510,6 +527,7 @@ void equal_class_weights_leave_the_mean_unchanged(property_context& ctx, const s
     ce_draw d;
     d.choice.weights = false;
     d.reduce = reduction::mean;
+    d.hard_labels = true;  // a soft-target mean divides by N: equal weights w scale it by w
     const auto in = draw_ce_input<T>(ctx, d);
     const T w = static_cast<T>(std::ldexp(1.0, *rc::gen::inRange(-3, 4)));
     ctx.show("equal_weight", w);
@@ -600,8 +618,9 @@ void soft_capping_multiplies_the_gradient_by_the_derivative_of_the_cap(property_
     std::vector<long double> max_dz(static_cast<std::size_t>(n), 0);
     for (Eigen::Index i = 0; i < n; ++i)
         for (Eigen::Index j = 0; j < c; ++j) {
-            const long double t = std::tanh(static_cast<long double>(in.logits(i, j)) / cap);
-            factor(i, j) = 1 - t * t;
+            const long double q = static_cast<long double>(in.logits(i, j)) / cap, t = std::tanh(q);
+            const long double sech = 1 / std::cosh(q);  // 1 − t² cancels to 0 once |t| rounds to 1
+            factor(i, j) = sech * sech;
             plain.logits(i, j) = static_cast<T>(cap * t);
             max_dz[static_cast<std::size_t>(i)] =
                 std::max(max_dz[static_cast<std::size_t>(i)], std::fabs(cap * t - static_cast<long double>(plain.logits(i, j))) +

@@ -33,13 +33,14 @@ static uint16_t to_bf16(float f) { /* nearest, ties to even; NaN stays NaN */
 int gradproof_cross_entropy_ex_bf16(const uint16_t* logits, const int32_t* labels, int64_t n, int64_t c,
                                     const gradproof_ce_options* o, const uint16_t* dloss, uint16_t* loss,
                                     uint16_t* dlogits) {
-    if (!o || !labels || n <= 0 || c <= 0) return 1;
+    if (!o || n <= 0 || c <= 0) return 1;
     const int32_t reduction = OPTION(o, reduction, GRADPROOF_REDUCTION_MEAN);
     const int32_t has_ignore = OPTION(o, has_ignore_index, 0), ignore = OPTION(o, ignore_index, -100);
     const float eps = (float)OPTION(o, label_smoothing, 0.0), s = (float)OPTION(o, lse_square_scale, 0.0);
     const float cap = (float)OPTION(o, softcap, 0.0);
     const uint16_t* w = OPTION(o, class_weights, NULL);
     if (OPTION(o, soft_targets, NULL)) return GRADPROOF_UNSUPPORTED;
+    if (!labels) return 1;
     if (reduction < 0 || reduction > 2 || !(eps >= 0 && eps <= 1) || !(s >= 0) || !isfinite(s) || !(cap >= 0) ||
         !isfinite(cap))
         return 1;
@@ -80,18 +81,20 @@ int gradproof_cross_entropy_ex_bf16(const uint16_t* logits, const int32_t* label
         }
         float sum = 0;
         for (int64_t j = 0; j < c; ++j) sum += expf(z[j] - m);
-        const float lse = m + logf(sum);
+        /* Per-class terms h_j = lse − z_j formed as (m − z_j) + log S: lse − z_j would cancel for
+         * large logits (m = 1e18 makes m + log 2 round to m). */
+        const float log_s = logf(sum), lse = m + log_s;
         const float wy = w ? from_bf16(w[y]) : 1.0f;
         float smooth = 0;
-        for (int64_t j = 0; j < c; ++j) smooth += (w ? from_bf16(w[j]) : 1.0f) * (lse - z[j]);
-        const float ce = (1 - eps) * wy * (lse - z[y]) + eps / (float)c * smooth, zl = s * lse * lse;
+        for (int64_t j = 0; j < c; ++j) smooth += (w ? from_bf16(w[j]) : 1.0f) * ((m - z[j]) + log_s);
+        const float ce = (1 - eps) * wy * ((m - z[y]) + log_s) + eps / (float)c * smooth, zl = s * lse * lse;
         row[i] = ce + zl;
         ce_total += ce;
         z_total += zl;
         weight_total += wy;
         ++kept;
         for (int64_t j = 0; j < c; ++j) {
-            const float p = expf(z[j] - lse), wj = w ? from_bf16(w[j]) : 1.0f;
+            const float p = expf(-((m - z[j]) + log_s)), wj = w ? from_bf16(w[j]) : 1.0f;
             a[j] = (1 - eps) * wy * (p - (j == y ? 1.0f : 0.0f)) + eps / (float)c * (wsum * p - wj);
             b[j] = 2 * s * lse * p;
         }

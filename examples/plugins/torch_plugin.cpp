@@ -44,6 +44,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -215,13 +216,16 @@ torch::Tensor options_loss(const torch::Tensor& z, const int32_t* labels, int64_
                                         : labels_tensor(labels, n);
     torch::Tensor loss = F::cross_entropy(z, target, opts);
     if (s.scale > 0) {
-        const torch::Tensor lse = torch::logsumexp(z, 1);
-        const torch::Tensor kept = s.soft ? torch::ones({n}, torch::TensorOptions().dtype(dt))
-                                          : labels_tensor(labels, n).ne(s.ignore).to(dt);
-        const torch::Tensor zl = s.scale * lse * lse * kept;
-        if (s.reduction == GRADPROOF_REDUCTION_NONE) loss = loss + zl;
+        // z-loss on the counted rows only: an ignored row is left out, not multiplied by 0 (with a
+        // huge logit its lse² is inf, and inf·0 is NaN in the loss and in the gradient).
+        const torch::Tensor rows = s.soft ? torch::arange(n, torch::TensorOptions().dtype(torch::kInt64))
+                                          : labels_tensor(labels, n).ne(s.ignore).nonzero().flatten();
+        const torch::Tensor lse = torch::logsumexp(z.index_select(0, rows), 1);
+        const torch::Tensor zl = s.scale * lse * lse;
+        if (s.reduction == GRADPROOF_REDUCTION_NONE)
+            loss = loss + torch::zeros({n}, torch::TensorOptions().dtype(dt)).index_add(0, rows, zl);
         else if (s.reduction == GRADPROOF_REDUCTION_SUM) loss = loss + zl.sum();
-        else loss = loss + zl.sum() / kept.sum();
+        else loss = loss + zl.sum() / static_cast<double>(std::max<int64_t>(rows.numel(), 1));  // none counted: 0, not 0/0
     }
     return loss;
 }

@@ -61,7 +61,10 @@ ce_errors analyse(const arithmetic& ar, const lmatrix& x, const label_vector& la
             const long double z = ref.z(i, j);
             if (capped) {
                 const long double t = z / cap, q = std::isinf(x(i, j)) ? 0 : std::fabs(x(i, j)) / cap;
-                const long double c1 = std::isinf(x(i, j)) ? 0 : 1 - t * t;
+                // sech²(x/cap), not 1 − t·t: once |t| rounds to 1 (|x/cap| ≳ 22 in long double) the
+                // difference is 0 while the factor is still a positive number the output carries.
+                const long double sech = std::isinf(x(i, j)) ? 0 : 1 / std::cosh(x(i, j) / cap);
+                const long double c1 = sech * sech;
                 const long double dt = c1 * (2 * u * q + in_err / cap) + P::k_elem * u * std::fabs(t);
                 dz[jj] = cap * dt + 2 * u * std::fabs(z);
                 chain[jj] = c1;

@@ -1,5 +1,6 @@
 #include "runner/findings.hpp"
 
+#include "core/cross_entropy_options.hpp"
 #include "reference/point.hpp"
 
 #include <fmt/format.h>
@@ -59,12 +60,29 @@ long double half_digits_margin() {
     return 1 / std::sqrt(unit_roundoff<T>());
 }
 
-// The extent of a failure's main case, if it has one of the four case types.
+// Cross-entropy with options is judged, scaled and mapped by its logits; everything else of the
+// input stays as it is (weights, targets and upstream gradients are drawn ordinary).
+template <class T>
+logits_case<T> logits_part(const ce_ex_input<T>& c) {
+    return {c.logits, c.labels, {}};
+}
+template <class T>
+std::any with_logits(ce_ex_input<T> c, const std::any& l) {
+    if (const auto* z = std::any_cast<logits_case<T>>(&l)) {
+        c.logits = z->z;
+        return c;
+    }
+    return {};
+}
+
+// The extent of a failure's main case, if it has one of the six case types.
 std::optional<case_extent> extent_of_any(const std::any& a) {
     if (const auto* c = std::any_cast<loss_case<double>>(&a)) return extent_of(*c);
     if (const auto* c = std::any_cast<loss_case<float>>(&a)) return extent_of(*c);
     if (const auto* c = std::any_cast<logits_case<double>>(&a)) return extent_of(*c);
     if (const auto* c = std::any_cast<logits_case<float>>(&a)) return extent_of(*c);
+    if (const auto* c = std::any_cast<ce_ex_input<double>>(&a)) return extent_of(logits_part(*c));
+    if (const auto* c = std::any_cast<ce_ex_input<float>>(&a)) return extent_of(logits_part(*c));
     return std::nullopt;
 }
 
@@ -74,6 +92,8 @@ long double ordinary_scale_any(const std::any& a, const input_domain& d) {
     if (const auto* c = std::any_cast<loss_case<float>>(&a)) return ordinary_scale(*c, d);
     if (const auto* c = std::any_cast<logits_case<double>>(&a)) return ordinary_scale(*c, d);
     if (const auto* c = std::any_cast<logits_case<float>>(&a)) return ordinary_scale(*c, d);
+    if (const auto* c = std::any_cast<ce_ex_input<double>>(&a)) return ordinary_scale(logits_part(*c), d);
+    if (const auto* c = std::any_cast<ce_ex_input<float>>(&a)) return ordinary_scale(logits_part(*c), d);
     return 0;
 }
 std::any scaled_any(const std::any& a, long double t) {
@@ -81,6 +101,8 @@ std::any scaled_any(const std::any& a, long double t) {
     if (const auto* c = std::any_cast<loss_case<float>>(&a)) return scaled(*c, t);
     if (const auto* c = std::any_cast<logits_case<double>>(&a)) return scaled(*c, t);
     if (const auto* c = std::any_cast<logits_case<float>>(&a)) return scaled(*c, t);
+    if (const auto* c = std::any_cast<ce_ex_input<double>>(&a)) return with_logits(*c, scaled(logits_part(*c), t));
+    if (const auto* c = std::any_cast<ce_ex_input<float>>(&a)) return with_logits(*c, scaled(logits_part(*c), t));
     return {};
 }
 std::any into_ordinary_any(const std::any& a, const input_domain& d) {
@@ -88,6 +110,8 @@ std::any into_ordinary_any(const std::any& a, const input_domain& d) {
     if (const auto* c = std::any_cast<loss_case<float>>(&a)) return into_ordinary(*c, d);
     if (const auto* c = std::any_cast<logits_case<double>>(&a)) return into_ordinary(*c, d);
     if (const auto* c = std::any_cast<logits_case<float>>(&a)) return into_ordinary(*c, d);
+    if (const auto* c = std::any_cast<ce_ex_input<double>>(&a)) return with_logits(*c, into_ordinary(logits_part(*c), d));
+    if (const auto* c = std::any_cast<ce_ex_input<float>>(&a)) return with_logits(*c, into_ordinary(logits_part(*c), d));
     return {};
 }
 
