@@ -108,7 +108,9 @@ ce_errors analyse(const arithmetic& ar, const lmatrix& x, const label_vector& la
         const std::int32_t y = is_soft ? -1 : labels[ii];
         long double err = 0, B = 0;
         if (!is_soft) {
-            if (eps < 1 && w(y) != 0) err += (1 - eps) * w(y) * Eh(y) + 4 * u * w(y) * h(y);
+            // With ε > 0 the hard term may be folded into the class sum (target mass (1 − ε)·w_y + ε/C·w_y
+            // on the label, as a soft-target form computes it): it then shares that sum's γ_{C+4}.
+            if (eps < 1 && w(y) != 0) err += (1 - eps) * w(y) * Eh(y) + (eps > 0 ? gamma(C + 4, u) : 4 * u) * w(y) * h(y);
             if (eps > 0) {
                 long double sw_e = 0, sw_h = 0;
                 for (Eigen::Index j = 0; j < c; ++j) {

@@ -46,7 +46,8 @@
 //    Δlog S = σ/(1 − σ) + k_elem·u·log S;  Δlse = Δlog S + u·|lse| + P + A²/2;
 //    E_c = Δh_c = u·d_c + Δlog S + u·h_c + P + δz_c + A²/2.
 // 3. Hard term (1 − ε)·w_y·h_y: (1 − ε)·w_y·E_y + 4u·w_y·h_y (1 − ε from a rounded ε is off by
-//    ≤ 2u absolutely, then two products).
+//    ≤ 2u absolutely, then two products); with ε > 0 γ_{C+4}·w_y·h_y instead, since the hard
+//    term may be folded into the smoothing sum as the label's target mass.
 //    Smoothing term (ε/C)·Σ_c w_c·h_c, a length-C weighted sum of nonnegative terms:
 //    (ε/C)·(Σ_c w_c·E_c + γ_{C+4}·Σ_c w_c·h_c) (the sum, the product with w_c, ε/C rounded twice).
 //    Soft targets Σ_c w_c·q'_c·h_c, q' = (1 − ε)·q + ε/C: Σ_c w_c·q'_c·E_c + γ_{C+6}·Σ_c w_c·q'_c·h_c

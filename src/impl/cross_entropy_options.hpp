@@ -613,7 +613,7 @@ ce_ex_result<T> cross_entropy_ex_vectorized(const ce_ex_input<T>& in) {
     const array distance = (-shifted).colwise() + log_sum;
     const column ce = (mass != A(0)).select(mass * distance, A(0)).rowwise().sum();
     const bool has_zloss = s != A(0);  // s = 0: no term at all (0·inf would be NaN)
-    const column zl = has_zloss ? column((kept != A(0)).select(s * lse.square(), A(0))) : column(column::Zero(n));
+    const column zl = has_zloss ? column((kept != A(0)).select((s * lse) * lse, A(0))) : column(column::Zero(n));
 
     column ce_scale(n), zl_scale(n);
     for (Eigen::Index i = 0; i < n; ++i) std::tie(ce_scale(i), zl_scale(i)) = p.template scales<sem>(i);
