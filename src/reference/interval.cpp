@@ -51,38 +51,6 @@ namespace gradproof::reference {
 namespace detail {
 namespace {
 
-using mpfi_struct = std::remove_extent_t<mpfi_t>;
-
-class mpfi_vec {
-public:
-    mpfi_vec(Eigen::Index n, mpfr_prec_t prec) : v_(static_cast<std::size_t>(n)) {
-        for (auto& x : v_) mpfi_init2(&x, prec);
-    }
-    ~mpfi_vec() {
-        for (auto& x : v_) mpfi_clear(&x);
-    }
-    mpfi_vec(const mpfi_vec&) = delete;
-    mpfi_vec& operator=(const mpfi_vec&) = delete;
-
-    mpfi_ptr operator[](Eigen::Index i) { return &v_[static_cast<std::size_t>(i)]; }
-    mpfi_srcptr operator[](Eigen::Index i) const { return &v_[static_cast<std::size_t>(i)]; }
-
-private:
-    std::vector<mpfi_struct> v_;
-};
-
-class mpfi_num {
-public:
-    explicit mpfi_num(mpfr_prec_t prec) { mpfi_init2(v_, prec); }
-    ~mpfi_num() { mpfi_clear(v_); }
-    mpfi_num(const mpfi_num&) = delete;
-    mpfi_num& operator=(const mpfi_num&) = delete;
-    operator mpfi_ptr() { return v_; }
-    operator mpfi_srcptr() const { return v_; }
-
-private:
-    mpfi_t v_;
-};
 
 // Outward rounding to long double. MPFI stores a zero right endpoint as −0; both zero endpoints
 // are reported as +0 (the same real number) so that [0, 0] reads as such.

@@ -1,11 +1,12 @@
-// MPFR building blocks shared by the point (point.cpp) and certified (interval.cpp) references:
-// owning MPFR numbers and vectors, loading exact long double inputs, and exact dot products.
+// MPFR building blocks shared by the point (point.cpp), certified (interval.cpp) and cross-entropy
+// option (cross_entropy_options.cpp) references: owning MPFR and MPFI numbers and vectors, loading exact long double inputs, and exact dot products.
 // Internal to src/reference; everything lives in gradproof::reference::detail.
 #pragma once
 
 #include "core/matrix.hpp"
 #include "core/validate.hpp"
 
+#include <mpfi.h>
 #include <mpfr.h>
 
 #include <algorithm>
@@ -155,6 +156,39 @@ public:
 
 private:
     mpfr_num prod_{2 * ld_digits};
+};
+
+// Owning MPFI intervals (the certified references).
+using mpfi_struct = std::remove_extent_t<mpfi_t>;
+
+class mpfi_vec {
+public:
+    mpfi_vec(Eigen::Index n, mpfr_prec_t prec) : v_(static_cast<std::size_t>(n)) {
+        for (auto& x : v_) mpfi_init2(&x, prec);
+    }
+    ~mpfi_vec() {
+        for (auto& x : v_) mpfi_clear(&x);
+    }
+    mpfi_vec(const mpfi_vec&) = delete;
+    mpfi_vec& operator=(const mpfi_vec&) = delete;
+    mpfi_ptr operator[](Eigen::Index i) { return &v_[static_cast<std::size_t>(i)]; }
+    mpfi_srcptr operator[](Eigen::Index i) const { return &v_[static_cast<std::size_t>(i)]; }
+
+private:
+    std::vector<mpfi_struct> v_;
+};
+
+class mpfi_num {
+public:
+    explicit mpfi_num(mpfr_prec_t prec) { mpfi_init2(v_, prec); }
+    ~mpfi_num() { mpfi_clear(v_); }
+    mpfi_num(const mpfi_num&) = delete;
+    mpfi_num& operator=(const mpfi_num&) = delete;
+    operator mpfi_ptr() { return v_; }
+    operator mpfi_srcptr() const { return v_; }
+
+private:
+    mpfi_t v_;
 };
 
 }  // namespace gradproof::reference::detail
