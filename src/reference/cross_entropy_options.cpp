@@ -531,14 +531,6 @@ ce_options_reference run_point(const problem& pb, const mpfr_vec& x, mpfr_prec_t
     return r;
 }
 
-// Outward rounding to long double; a zero endpoint reads as +0 (MPFI stores a zero right endpoint as −0).
-enclosure to_enclosure(mpfi_srcptr x) {
-    if (mpfi_nan_p(x)) return {ld_nan, ld_nan};
-    enclosure e{mpfr_get_ld(&x->left, MPFR_RNDD), mpfr_get_ld(&x->right, MPFR_RNDU)};
-    if (e.lo == 0) e.lo = 0;
-    if (e.hi == 0) e.hi = 0;
-    return e;
-}
 
 struct interval_sink {
     certified_ce_options& r;

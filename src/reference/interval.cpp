@@ -52,15 +52,6 @@ namespace detail {
 namespace {
 
 
-// Outward rounding to long double. MPFI stores a zero right endpoint as −0; both zero endpoints
-// are reported as +0 (the same real number) so that [0, 0] reads as such.
-enclosure to_enclosure(mpfi_srcptr x) {
-    if (mpfi_nan_p(x)) return {ld_nan, ld_nan};
-    enclosure e{mpfr_get_ld(&x->left, MPFR_RNDD), mpfr_get_ld(&x->right, MPFR_RNDU)};
-    if (e.lo == 0) e.lo = 0;
-    if (e.hi == 0) e.hi = 0;
-    return e;
-}
 
 void store(interval_matrix& m, Eigen::Index i, Eigen::Index j, mpfi_srcptr x) {
     const enclosure e = to_enclosure(x);

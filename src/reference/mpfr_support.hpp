@@ -5,6 +5,7 @@
 
 #include "core/matrix.hpp"
 #include "core/validate.hpp"
+#include "reference/interval.hpp"
 
 #include <mpfi.h>
 #include <mpfr.h>
@@ -190,5 +191,15 @@ public:
 private:
     mpfi_t v_;
 };
+
+// Outward rounding to long double. MPFI stores a zero right endpoint as −0; both zero endpoints
+// are reported as +0 (the same real number) so that [0, 0] reads as such.
+inline enclosure to_enclosure(mpfi_srcptr x) {
+    if (mpfi_nan_p(x)) return {ld_nan, ld_nan};
+    enclosure e{mpfr_get_ld(&x->left, MPFR_RNDD), mpfr_get_ld(&x->right, MPFR_RNDU)};
+    if (e.lo == 0) e.lo = 0;
+    if (e.hi == 0) e.hi = 0;
+    return e;
+}
 
 }  // namespace gradproof::reference::detail

@@ -6,6 +6,8 @@
 #include "core/scalar.hpp"
 #include "reference/cross_entropy_options.hpp"
 
+#include "support/throws_invalid.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -49,17 +51,6 @@ testing::AssertionResult near(long double a, long double b, long double k, long 
     return testing::AssertionFailure() << a << " vs " << b << ": |diff| " << std::fabs(a - b) << " > " << tol;
 }
 
-testing::AssertionResult throws_invalid(const std::function<void()>& f, const std::string& argument) {
-    try {
-        f();
-    } catch (const std::invalid_argument& e) {
-        if (std::string(e.what()).rfind(argument + ": ", 0) == 0) return testing::AssertionSuccess();
-        return testing::AssertionFailure() << "message does not start with '" << argument << ": ': " << e.what();
-    } catch (...) {
-        return testing::AssertionFailure() << "threw something other than std::invalid_argument";
-    }
-    return testing::AssertionFailure() << "did not throw";
-}
 
 ce_options opts(reduction r, double eps = 0, double s = 0, double cap = 0) {
     ce_options o;

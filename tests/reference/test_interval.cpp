@@ -5,6 +5,8 @@
 #include "reference/interval.hpp"
 #include "reference/point.hpp"
 
+#include "support/throws_invalid.hpp"
+
 #include <gtest/gtest.h>
 #include <mpfr.h>
 
@@ -95,17 +97,6 @@ testing::AssertionResult narrow(const enclosure& e, long double slack = 0) {
     return testing::AssertionFailure() << "[" << e.lo << ", " << e.hi << "] is wider than " << tol;
 }
 
-testing::AssertionResult throws_invalid(const std::function<void()>& f, const std::string& argument) {
-    try {
-        f();
-    } catch (const std::invalid_argument& e) {
-        if (std::string(e.what()).rfind(argument + ": ", 0) == 0) return testing::AssertionSuccess();
-        return testing::AssertionFailure() << "message does not start with '" << argument << ": ': " << e.what();
-    } catch (...) {
-        return testing::AssertionFailure() << "threw something other than std::invalid_argument";
-    }
-    return testing::AssertionFailure() << "did not throw";
-}
 
 struct shape {
     Eigen::Index n, d, c;

@@ -3,6 +3,8 @@
 // the reference's own outputs; every tolerance is derived from the error analysis at its use.
 #include "reference/point.hpp"
 
+#include "support/throws_invalid.hpp"
+
 #include <gtest/gtest.h>
 #include <mpfr.h>
 
@@ -84,17 +86,6 @@ long double accurate_sum(const std::vector<long double>& xs) {
 }
 
 // The call throws std::invalid_argument whose message starts with "<argument>: ".
-testing::AssertionResult throws_invalid(const std::function<void()>& f, const std::string& argument) {
-    try {
-        f();
-    } catch (const std::invalid_argument& e) {
-        if (std::string(e.what()).rfind(argument + ": ", 0) == 0) return testing::AssertionSuccess();
-        return testing::AssertionFailure() << "message does not start with '" << argument << ": ': " << e.what();
-    } catch (...) {
-        return testing::AssertionFailure() << "threw something other than std::invalid_argument";
-    }
-    return testing::AssertionFailure() << "did not throw";
-}
 
 struct shape {
     Eigen::Index n, d, c;
