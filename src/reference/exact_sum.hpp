@@ -275,7 +275,9 @@ inline unsigned worker_count(unsigned requested, double work) {
 // Runs f(begin, end) over [0, n) split into `threads` contiguous blocks, the first on the calling
 // thread. Exceptions in workers are rethrown here. MPFR is built thread-safe on Debian (per-thread
 // caches and exponent range); callers use explicit precisions only, never Boost's process-wide
-// default precision.
+// default precision. A worker frees its thread's MPFR caches and mpz pool before it ends: MPFR
+// keeps them in thread-local storage (mpfr_exp fills the log 2 cache, every mpz temporary goes back
+// to the pool) and nothing else would release them when the thread exits.
 template <class F>
 void parallel_blocks(std::ptrdiff_t n, unsigned threads, F&& f) {
     if (threads <= 1 || n < 2) {
@@ -293,6 +295,7 @@ void parallel_blocks(std::ptrdiff_t n, unsigned threads, F&& f) {
             } catch (...) {
                 errors[t] = std::current_exception();
             }
+            mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
         });
     try {
         f(block(0), block(1));
