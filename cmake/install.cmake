@@ -10,7 +10,7 @@ install(TARGETS gradproof RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 if(GRADPROOF_KERNEL_LIBRARIES)
   set_target_properties(gradproof PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
 endif()
-install(FILES bench/peers/numpy_peer.py bench/peers/gradcheck_peer.py
+install(FILES bench/peers/numpy_peer.py bench/peers/gradcheck_peer.py examples/python/seed_numpy.py
   DESTINATION ${CMAKE_INSTALL_DATADIR}/gradproof/peers)
 
 # The libraries a user's test links, exported as gradproof::core, gradproof::kernels (and its

@@ -21,7 +21,7 @@ cc -std=c99 -Wall -Wextra -Werror -shared -fPIC $cflags \
 grep -q "2 passed, 0 failed" "$scratch/check.log"
 # Installed binaries carry no path into the source or build tree outside their debug information
 # (the bench peers are found relative to bin/, __FILE__ is relative, the RPATH is $ORIGIN/../lib).
-test -f "$scratch/prefix/share/gradproof/peers/numpy_peer.py"
+test -f "$scratch/prefix/share/gradproof/peers/numpy_peer.py" -a -f "$scratch/prefix/share/gradproof/peers/seed_numpy.py"
 for f in "$scratch/prefix/bin/gradproof" "$scratch"/prefix/lib/*.so; do
   [[ -e $f ]] || continue
   objcopy --strip-debug "$f" "$scratch/stripped"
