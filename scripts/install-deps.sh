@@ -14,6 +14,8 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev libtorch-dev python3-numpy python3-scipy python3-torch
   # the Python package's test suite (tests/python)
   python3-pytest
+  # the package tests (tests/install): pkg-config for gradproof-plugin.pc, dpkg-shlibdeps for cpack -G DEB
+  pkg-config dpkg-dev
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #include "bench/machine.hpp"
 
-#include "impl/kernel_isa.hpp"
+#include "kernels/kernel_isa.hpp"
 
 #include <Eigen/Dense>
 
@@ -69,7 +69,7 @@ double gemm_gflops(int threads, bool quick) {
     }
     auto body = [&](int t) {
         const auto k = static_cast<std::size_t>(t);
-        // The GEMM of the kernel build in use (impl/kernel_isa.hpp), so that the bound and the
+        // The GEMM of the kernel build in use (kernels/kernel_isa.hpp), so that the bound and the
         // kernel share an instruction set.
         if (!detail::run_accelerated_gemm(a[k].data(), b[k].data(), c[k].data(), n)) c[k].noalias() = a[k] * b[k];
     };

@@ -5,7 +5,7 @@
 //  • GEMM peak: Eigen's own large matrix product (n×n·n×n, 2n³ flops) in double and float, one
 //    independent product per thread run concurrently, so that the bound counts every core the
 //    threaded kernel may use. Eigen's GEMM is the one of the kernel build in use (portable SSE2,
-//    or the AVX2+FMA library: impl/kernel_isa.hpp), i.e. the peak that build can reach, not the
+//    or the AVX2+FMA library: kernels/kernel_isa.hpp), i.e. the peak that build can reach, not the
 //    CPU's theoretical one.
 // Both are the best of a few runs (the least disturbed by other processes).
 #pragma once

@@ -1,7 +1,7 @@
 #include "bench/run.hpp"
 
 #include "impl/builtin.hpp"
-#include "impl/parallel.hpp"
+#include "kernels/parallel.hpp"
 #include "impl/vectorized.hpp"
 
 #include <chrono>

@@ -5,17 +5,12 @@
 #include "bench/report.hpp"
 #include "bench/run.hpp"
 #include "cli/commands.hpp"
+#include "plugin/external.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#ifndef GRADPROOF_PEERS_DIR
-#define GRADPROOF_PEERS_DIR ""
-#endif
-#ifndef GRADPROOF_TORCH_PEER
-#define GRADPROOF_TORCH_PEER ""
-#endif
 
 namespace gradproof::cli {
 
@@ -29,6 +24,19 @@ bench::shape parse_shape(const std::string& text, const char* option) {
     if (!in || !in.eof() || x1 != 'x' || x2 != 'x' || s.n < 1 || s.d < 1 || s.c < 1)
         throw usage_error(std::string(option) + ": expected NxDxC with positive integers, got '" + text + "'");
     return s;
+}
+
+// The peers are found relative to this executable, so that no source or build path is baked into an
+// installed binary: first the installed layout (<prefix>/bin/gradproof with
+// <prefix>/share/gradproof/peers and <prefix>/libexec/gradproof), then the build tree's (the
+// scripts are copied to <build>/share/gradproof/peers, the libtorch peer is built in
+// <build>/bench/peers). The first candidate is returned when none exists: bench names it as missing.
+std::string find_peer(const std::vector<std::string>& relative) {
+    const std::filesystem::path dir = std::filesystem::path(plugin::self_executable()).parent_path();
+    std::error_code ec;
+    for (const auto& r : relative)
+        if (std::filesystem::exists(dir / r, ec)) return (dir / r).lexically_normal().string();
+    return (dir / relative.front()).lexically_normal().string();
 }
 
 }  // namespace
@@ -65,8 +73,9 @@ int run_bench_command(const bench_options& o) {
     cfg.certify = !o.no_certify;
     cfg.peers = !o.no_peers;
     cfg.python = o.python;
-    cfg.peers_dir = GRADPROOF_PEERS_DIR;
-    cfg.torch_peer = o.torch_peer ? *o.torch_peer : std::string(GRADPROOF_TORCH_PEER);
+    cfg.peers_dir = find_peer({"../share/gradproof/peers", "share/gradproof/peers"});
+    cfg.torch_peer = o.torch_peer ? *o.torch_peer
+                                  : find_peer({"../libexec/gradproof/gradproof_torch_peer", "bench/peers/gradproof_torch_peer"});
     std::ofstream json;
     if (!o.json_path.empty()) {
         json.open(o.json_path);

@@ -11,6 +11,8 @@
 #include "plugin/worker.hpp"
 #include "properties/property.hpp"
 
+#include <gradproof/version.hpp>
+
 #include <fmt/format.h>
 
 #include <iostream>
@@ -66,6 +68,7 @@ int cmd_verify(const verify_options& o, const std::string& command_line) {
 int main(int argc, char** argv) {
     CLI::App app{"gradproof: property-based verification of softmax loss and gradient implementations"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", "gradproof " GRADPROOF_VERSION_STRING);
     verify_options vo;
     auto* verify = app.add_subcommand("verify", "run the property catalog on the built-in implementations");
     verify->add_option("-i,--implementation", vo.implementations, "naive, vectorized, seed_vectorized (default: all)");
@@ -85,6 +88,9 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
         std::cout << app.help();
+        return 0;
+    } catch (const CLI::CallForVersion&) {
+        std::cout << "gradproof " GRADPROOF_VERSION_STRING "\n";
         return 0;
     } catch (const CLI::CallForAllHelp&) {
         std::cout << app.help("", CLI::AppFormatMode::All);

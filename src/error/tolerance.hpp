@@ -11,7 +11,7 @@
 // Row of exact logits z (length C), a = max z, d_j = a − z_j ≥ 0, p = softmax(z), S = Σ exp(−d_j):
 //   • computing d_j rounds once: relative error u·d_j on exp(−d_j);
 //   • exp/log/log1p from a library: ≤ k_elem·u relative (glibc's are < 1 ulp = 2u; the SIMD
-//     kernels' own exp and log1p are proven ≤ 1.19u and ≤ 1.03u, impl/simd_exp.hpp, simd_log1p.hpp);
+//     kernels' own exp and log1p are proven ≤ 1.19u and ≤ 1.03u, kernels/simd_exp.hpp, simd_log1p.hpp);
 //   • summing the C weights: each term passes through at most k_acc rounding steps in the most
 //     roundabout accepted scheme (online softmax: rescale exp, multiply, add), so γ_{k_acc·C}.
 //   ⇒ σ = u·Σ_j p_j d_j + k_elem·u + γ_{k_acc·C}          (relative error of S)

@@ -9,12 +9,12 @@
 // the O(1) log term is added (so huge equal logits keep log 2), and log1p keeps log-probabilities
 // next to 0 componentwise accurate. Rounding-error bounds for these formulas are in
 // src/error/tolerance.hpp. softmax_loss and cross_entropy share the per-row kernel of
-// impl/fused_loss.hpp; softmax_loss runs fused over blocks of X on up to num_threads() threads.
+// kernels/fused_loss.hpp; softmax_loss runs fused over blocks of X on up to num_threads() threads.
 #pragma once
 
 #include "core/matrix.hpp"
 #include "core/validate.hpp"
-#include "impl/fused_loss.hpp"
+#include "kernels/fused_loss.hpp"
 #include "impl/math.hpp"
 
 namespace gradproof::impl {
@@ -102,7 +102,7 @@ struct vectorized {
         return r;
     }
 
-    // Fused, cache-blocked and threaded (impl/fused_loss.hpp; thread count: impl/parallel.hpp), into
+    // Fused, cache-blocked and threaded (kernels/fused_loss.hpp; thread count: kernels/parallel.hpp), into
     // `out`: out.dW and out.dS are resized to D×C and N×C, keeping their storage when the sizes are
     // unchanged, so a training loop that passes the same `out` every step allocates (and the OS
     // maps) nothing after the first step. The values of W and X are judged from the kernel's own

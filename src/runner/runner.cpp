@@ -3,6 +3,8 @@
 #include "runner/findings.hpp"
 #include "runner/summary.hpp"
 
+#include <gradproof/version.hpp>
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -401,7 +403,7 @@ run_result run_catalog(const std::vector<subject>& subjects, const run_config& c
 
 run_metadata describe_run(const run_config& cfg, const std::string& command_line) {
     run_metadata m;
-    m.gradproof_version = GRADPROOF_VERSION;
+    m.gradproof_version = GRADPROOF_VERSION_STRING;
     const std::time_t now = std::time(nullptr);
     char buf[64];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));

@@ -1,8 +1,10 @@
-#include "testing/gtest_catalog.hpp"
+// gradproof::testing::register_catalog (include/gradproof/gtest.hpp).
+#include <gradproof/gtest.hpp>
 
 #include "properties/property.hpp"
 #include "runner/findings.hpp"
 #include "runner/runner.hpp"
+#include "testing/in_process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -70,8 +72,8 @@ private:
 
 }  // namespace
 
-int register_catalog(const subject& s) {
-    auto shared = std::make_shared<subject>(s);
+int register_catalog(const implementation& impl) {
+    auto shared = std::make_shared<subject>(as_subject(impl));
     int count = 0;
     for (auto prec : {precision::f64, precision::f32})
         for (const auto& prop : catalog()) {

@@ -3,6 +3,7 @@
 #include "plugin/external.hpp"
 
 #include <bit>
+#include <memory>
 #include <cstring>
 #include <vector>
 
@@ -67,9 +68,17 @@ std::function<matrix<T>(const matrix<T>&, const matrix<T>&)> wrap_backward(backw
 
 }  // namespace
 
-implementation::implementation(std::string name) {
-    subject_.name = std::move(name);
-    subject_.description = "in-process callable";
+implementation::implementation(std::string name) : state_(std::make_shared<state>()) {
+    state_->subj.name = std::move(name);
+    state_->subj.description = "in-process callable";
+}
+
+const std::string& implementation::name() const { return state_->subj.name; }
+
+// Copy on write: copies of a builder share their state until one of them is changed.
+implementation::state& implementation::mutable_state() {
+    if (state_.use_count() > 1) state_ = std::make_shared<state>(*state_);
+    return *state_;
 }
 
 template <class T>
@@ -80,27 +89,27 @@ static entry_points<T>& points(subject& s) {
 
 template <class T>
 implementation& implementation::softmax(softmax_fn<T> f) {
-    points<T>(subject_).softmax = wrap_row<T>(std::move(f), "softmax");
+    points<T>(mutable_state().subj).softmax = wrap_row<T>(std::move(f), "softmax");
     return *this;
 }
 template <class T>
 implementation& implementation::log_softmax(softmax_fn<T> f) {
-    points<T>(subject_).log_softmax = wrap_row<T>(std::move(f), "log_softmax");
+    points<T>(mutable_state().subj).log_softmax = wrap_row<T>(std::move(f), "log_softmax");
     return *this;
 }
 template <class T>
 implementation& implementation::softmax_backward(backward_fn<T> f) {
-    points<T>(subject_).softmax_backward = wrap_backward<T>(std::move(f), "softmax_backward");
+    points<T>(mutable_state().subj).softmax_backward = wrap_backward<T>(std::move(f), "softmax_backward");
     return *this;
 }
 template <class T>
 implementation& implementation::log_softmax_backward(backward_fn<T> f) {
-    points<T>(subject_).log_softmax_backward = wrap_backward<T>(std::move(f), "log_softmax_backward");
+    points<T>(mutable_state().subj).log_softmax_backward = wrap_backward<T>(std::move(f), "log_softmax_backward");
     return *this;
 }
 template <class T>
 implementation& implementation::cross_entropy(cross_entropy_fn<T> f) {
-    points<T>(subject_).cross_entropy = [f](const matrix<T>& z, const label_vector& y) {
+    points<T>(mutable_state().subj).cross_entropy = [f](const matrix<T>& z, const label_vector& y) {
         if (static_cast<Eigen::Index>(y.size()) != z.rows()) throw std::invalid_argument("labels: size mismatch");
         matrix<T> zi = z;
         label_vector yi = y;
@@ -119,7 +128,7 @@ implementation& implementation::cross_entropy(cross_entropy_fn<T> f) {
 }
 template <class T>
 implementation& implementation::softmax_loss(softmax_loss_fn<T> f) {
-    points<T>(subject_).softmax_loss = [f](const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
+    points<T>(mutable_state().subj).softmax_loss = [f](const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg) {
         if (static_cast<Eigen::Index>(y.size()) != X.rows()) throw std::invalid_argument("y: size mismatch");
         if (X.cols() != W.rows()) throw std::invalid_argument("X: column count differs from W's row count");
         matrix<T> Wi = W, Xi = X;

@@ -1,13 +1,13 @@
-// The fused, blocked and threaded softmax_loss of vectorized (impl/fused_loss.hpp), its threading
-// control (impl/parallel.hpp) and its instruction-set builds (impl/kernel_isa.hpp): in every build
+// The fused, blocked and threaded softmax_loss of vectorized (kernels/fused_loss.hpp), its threading
+// control (kernels/parallel.hpp) and its instruction-set builds (kernels/kernel_isa.hpp): in every build
 // available here, the exact loss, dW and dS (reference/point.hpp) within the bounds of
 // error/tolerance.hpp on shapes that exercise several row blocks, several chunks and the class
 // split; bitwise identical results for every thread count; NaN rows and masked classes confined
 // and non-finite inputs rejected as documented; softmax_loss_into reusing its outputs.
 #include "error/tolerance.hpp"
-#include "impl/kernel_isa.hpp"
+#include "kernels/kernel_isa.hpp"
 #include "impl/naive.hpp"
-#include "impl/parallel.hpp"
+#include "kernels/parallel.hpp"
 #include "impl/vectorized.hpp"
 #include "reference/point.hpp"
 
@@ -126,18 +126,18 @@ TEST_P(fused_loss_build, matches_the_exact_values_within_the_derived_bounds_acro
     expect_matches_reference(5, 40, 700, 5);     // class split: 3 column chunks, ragged last one
     expect_matches_reference(19, 10, 10, 6);     // N < 2C boundary: class split with one chunk
     expect_matches_reference(20, 10, 10, 7);     // N = 2C: row split
-    // SIMD builds: the register tiles of impl/narrow_loss_avx2.hpp for C ≤ 12, Eigen above.
+    // SIMD builds: the register tiles of kernels/narrow_loss_avx2.hpp for C ≤ 12, Eigen above.
     expect_matches_reference(200, 3, 12, 8);     // D shorter than a vector: scalar tails only
     expect_matches_reference(130, 37, 11, 9);    // ragged k (vector, then scalar), 5 + 5 + 1 classes
     expect_matches_reference(130, 45, 11, 22);   // k: pairs of vectors, one vector, scalars (AVX-512: 16 + 16, 8, 5)
     expect_matches_reference(150, 19, 13, 10);   // C = 13: Eigen's GEMM in every build
     expect_matches_reference(1000, 64, 2, 11);   // 32 blocks of 32 rows, the last one ragged
     expect_matches_reference(4, 6, 9000, 12);    // class split with 512-class chunks, ragged last one
-    // SIMD builds: the class split's register tiles (impl/wide_loss.hpp), a partial last vector.
+    // SIMD builds: the class split's register tiles (kernels/wide_loss.hpp), a partial last vector.
     expect_matches_reference(3, 530, 300, 24);   // W packed in two k-blocks (512 + 18 rows), 300 = 256 + 44
     expect_matches_reference(11, 9, 13, 25);     // 8 + 3 rows, 13 classes: one tile of 2 vectors (AVX-512)
     expect_matches_reference<float>(5, 1100, 300, 26);  // float: k-blocks of 1024, 44 = 2 × 16 + 12 classes
-    // SIMD builds: impl/small_loss_avx2.hpp for C ≤ 4 (double) or 8 (float) and N·D ≤ 4096.
+    // SIMD builds: kernels/small_loss_avx2.hpp for C ≤ 4 (double) or 8 (float) and N·D ≤ 4096.
     expect_matches_reference(13, 7, 3, 13);      // a tile of 8 rows, then one of 5
     expect_matches_reference(2, 16, 4, 14);      // N < 2C, C fills the vector
     expect_matches_reference(100, 40, 4, 15);    // 13 tiles, the raw sums kept in dW between them
@@ -206,7 +206,7 @@ TEST_P(fused_loss_build, results_are_bitwise_identical_for_every_thread_count) {
     }
 }
 
-// The kernels keep their temporaries between calls (impl/scratch.hpp): a call after calls at
+// The kernels keep their temporaries between calls (kernels/scratch.hpp): a call after calls at
 // other shapes, whose leftovers fill that memory, must give what a call on a fresh thread gives.
 TEST_P(fused_loss_build, results_do_not_depend_on_earlier_calls_at_other_shapes) {
     const isa_guard isa(GetParam());

@@ -1,7 +1,7 @@
-// Fresh large outputs on transparent huge pages (impl/huge_pages.hpp): resize_output advises new
+// Fresh large outputs on transparent huge pages (kernels/huge_pages.hpp): resize_output advises new
 // storage of huge_page_min_bytes or more (seen in /proc/self/smaps as the VmFlags entry "hg" of
 // its mapping), keeps storage whose size is unchanged, and advise_huge_pages accepts anything.
-#include "impl/huge_pages.hpp"
+#include "kernels/huge_pages.hpp"
 
 #include <gtest/gtest.h>
 

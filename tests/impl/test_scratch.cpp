@@ -1,6 +1,6 @@
-// thread_scratch (impl/scratch.hpp): memory kept between calls per thread, never shared by two
+// thread_scratch (kernels/scratch.hpp): memory kept between calls per thread, never shared by two
 // live users.
-#include "impl/scratch.hpp"
+#include "kernels/scratch.hpp"
 
 #include <gtest/gtest.h>
 

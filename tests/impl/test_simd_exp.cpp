@@ -1,10 +1,10 @@
-// The vector exp of the SIMD kernel builds (impl/simd_exp.hpp), in every build this machine runs,
+// The vector exp of the SIMD kernel builds (kernels/simd_exp.hpp), in every build this machine runs,
 // against exp correctly rounded from 256-bit MPFR: the relative error bounds derived in the header
 // — ≤ 1.025·2^-53 for double results in the normal range (N = 128, AVX2), ≤ 1.19·2^-53 (N = 16,
 // AVX-512), ≤ (1 + 2^-28)·2^-24 for float results, half a float subnormal step beyond that — and
 // exactly std::exp outside the vector path's domain; and the AVX-512 build's constant table.
-#include "impl/exp_table.hpp"
-#include "impl/kernel_isa.hpp"
+#include "kernels/exp_table.hpp"
+#include "kernels/kernel_isa.hpp"
 #include "support/mpfr_error.hpp"
 
 #include <gtest/gtest.h>
@@ -47,7 +47,7 @@ TEST_P(simd_exp_build, double_exp_is_within_its_derived_bound_and_std_exp_outsid
     ASSERT_TRUE(detail::run_accelerated_exp(x.data(), out.data(), static_cast<std::int64_t>(x.size())));
     reset_kernel_isa();
     const long double u = std::ldexp(1.0L, -53);
-    // The bounds derived in impl/simd_exp.hpp for each build's table size.
+    // The bounds derived in kernels/simd_exp.hpp for each build's table size.
     const long double bound = GetParam() == kernel_isa::avx512 ? 1.19L : 1.025L;
     long double worst = 0;
     for (std::size_t i = 0; i < x.size(); ++i) {

@@ -1,10 +1,10 @@
-// The vector log1p of the SIMD kernel builds (impl/simd_log1p.hpp), in every build this machine
+// The vector log1p of the SIMD kernel builds (kernels/simd_log1p.hpp), in every build this machine
 // runs, against log1p correctly rounded from 256-bit MPFR: the relative error bound derived in the
 // header — ≤ 1.03·2^-53 for double — and ≤ (1 + 2^-28)·2^-24 for float (half a subnormal step where
 // the result is subnormal); ±0 kept, std::log1p outside the vector path's domain. Also the two
 // claims the header's analysis rests on: every c_j has 8 significant bits and keeps |r| small.
-#include "impl/kernel_isa.hpp"
-#include "impl/log1p_table.hpp"
+#include "kernels/kernel_isa.hpp"
+#include "kernels/log1p_table.hpp"
 #include "support/mpfr_error.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Entry points of the SIMD kernel libraries libgradproof_kernels_avx2 and
-// libgradproof_kernels_avx512, both built from impl/kernels_simd.cpp with different flags (see
-// impl/kernel_isa.hpp): the only symbols they export (impl/kernels_simd.map). Call one only when
-// the CPU has its instruction set (impl/kernel_isa.cpp checks).
+// libgradproof_kernels_avx512, both built from kernels/kernels_simd.cpp with different flags (see
+// kernels/kernel_isa.hpp): the only symbols they export (kernels/kernels_simd.map). Call one only when
+// the CPU has its instruction set (kernels/kernel_isa.cpp checks).
 #pragma once
 
 #include <cstdint>
@@ -20,9 +20,9 @@ struct fused_context;
 //  • gradproof_<isa>_gemm_{f64,f32}: c = a·b for column-major n×n matrices, Eigen's GEMM of this
 //    build on the calling thread (the flop bound of `gradproof bench`).
 //  • gradproof_<isa>_exp_{f64,f32}: out[i] = exp(x[i]) by the vector exp the kernels use for the
-//    softmax weights (impl/simd_exp.hpp), exported so that its error can be tested.
+//    softmax weights (kernels/simd_exp.hpp), exported so that its error can be tested.
 //  • gradproof_<isa>_log1p_{f64,f32}: out[i] = log1p(x[i]) by the vector log1p of the small-problem
-//    kernel (impl/simd_log1p.hpp), exported for the same reason.
+//    kernel (kernels/simd_log1p.hpp), exported for the same reason.
 #define GRADPROOF_DECLARE_KERNELS(isa)                                                                              \
     GRADPROOF_KERNEL_EXPORT double gradproof_##isa##_fused_loss_f64(                                                \
         const double* W, const double* X, const std::int32_t* y, std::int64_t n, std::int64_t d, std::int64_t c,   \

@@ -1,6 +1,6 @@
 // fused_softmax_loss: the softmax classifier loss L = mean_i ℓ_i + ½·reg·‖W‖² and its gradient
 // dW = Xᵀ·dS/N + reg·W in one cache-blocked pass over X, on up to num_threads() threads
-// (impl/parallel.hpp: the environment variable GRADPROOF_THREADS, else the hardware concurrency;
+// (kernels/parallel.hpp: the environment variable GRADPROOF_THREADS, else the hardware concurrency;
 // gradproof::set_num_threads(n) overrides both). vectorized::softmax_loss runs on it.
 //
 // Formulas (per row, unchanged from vectorized.hpp; Blanchard, Higham & Higham, IMA J. Numer.
@@ -52,18 +52,18 @@
 // zero dW and a separate pass then apply /N and + reg·W: two more passes over a D×C output that
 // is 206 MB at (64, 512, 50257). No accumulator is shared, no reduction is needed, and the dot
 // products are the same as in the row split. The SIMD kernel libraries run the same split with
-// register tiles instead (impl/wide_loss.hpp: dW written once, W read once per pass).
+// register tiles instead (kernels/wide_loss.hpp: dW written once, W read once per pass).
 #pragma once
 
 #include "core/matrix.hpp"
-#include "impl/huge_pages.hpp"
-#include "impl/kernel_isa.hpp"
+#include "kernels/huge_pages.hpp"
+#include "kernels/kernel_isa.hpp"
 #include "impl/math.hpp"
-#include "impl/parallel.hpp"
-#include "impl/scratch.hpp"
+#include "kernels/parallel.hpp"
+#include "kernels/scratch.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__)
-#include "impl/simd_exp.hpp"
+#include "kernels/simd_exp.hpp"
 #endif
 
 #include <algorithm>
@@ -136,7 +136,7 @@ T softmax_row_loss_and_ds(T* z, Eigen::Index c, Eigen::Index y) {
 
 // softmax_row_loss_and_ds for `rows` consecutive rows of c logits (contiguous), returning the sum
 // of their ℓ in row order. In the SIMD kernel libraries (compiled with AVX2 and FMA) the weights
-// exp(z_j − a) of all the rows are taken by one vector exp (impl/simd_exp.hpp, error ≤ 1.025u with
+// exp(z_j − a) of all the rows are taken by one vector exp (kernels/simd_exp.hpp, error ≤ 1.025u with
 // AVX2, ≤ 1.19u with AVX-512, within the k_elem·u of error/tolerance.hpp); the other operations are
 // the row function's halves, in the same order. Elsewhere it is the row function, row after row.
 template <class T>
@@ -200,7 +200,7 @@ struct fused_params {
 };
 
 // How a fused kernel gets threads. The kernels are also compiled into the separately built SIMD
-// kernel libraries (impl/kernels_simd.cpp), which must not call into gradproof::core: the caller
+// kernel libraries (kernels/kernels_simd.cpp), which must not call into gradproof::core: the caller
 // passes its thread bound and its fork–join loop in.
 struct fused_context {
     std::size_t max_threads = 1;
@@ -279,7 +279,7 @@ T fused_row_split(const_view<T> W, const_view<T> X, const std::int32_t* y, view<
     const std::size_t chunks = row_chunk_count(work, blocks, n, c);
 
     // Chunk 0 accumulates into dW itself, the others into memory kept between calls
-    // (impl/scratch.hpp); the first block of a chunk writes its accumulator whole.
+    // (kernels/scratch.hpp); the first block of a chunk writes its accumulator whole.
     const thread_scratch<T, scratch_tag::row_split_accumulators> acc_mem((chunks - 1) *
                                                                          static_cast<std::size_t>(d * c));
     auto acc = [&](std::size_t k) { return Eigen::Map<matrix<T>>(acc_mem.data() + (k - 1) * std::size_t(d * c), d, c); };
@@ -393,15 +393,15 @@ fused_sums<T> fused_softmax_loss_into(const_view<T> W, const_view<T> X, const st
     return r;
 }
 
-// The portable build of the kernel on this process's threads (impl/parallel.hpp).
+// The portable build of the kernel on this process's threads (kernels/parallel.hpp).
 inline fused_context portable_fused_context() {
     return fused_context{static_cast<std::size_t>(num_threads()), &parallel_for_threads};
 }
 
-// The kernel of vectorized::softmax_loss_into: the selected SIMD build (impl/kernel_isa.hpp), else
+// The kernel of vectorized::softmax_loss_into: the selected SIMD build (kernels/kernel_isa.hpp), else
 // the portable one, into dS and dW, resized to N×C and D×C (storage kept when the size is
 // unchanged: Eigen reallocates only on a new element count; new large storage goes on huge
-// pages, impl/huge_pages.hpp). Shapes and labels already validated.
+// pages, kernels/huge_pages.hpp). Shapes and labels already validated.
 template <class T>
 fused_sums<T> fused_softmax_loss(const matrix<T>& W, const matrix<T>& X, const label_vector& y, T reg, matrix<T>& dS,
                                  matrix<T>& dW) {

@@ -1,6 +1,6 @@
 // narrow_softmax_loss: the fused loss for few classes (C ≤ narrow_params::max_classes, N ≥ 2C) with
 // register tiles instead of Eigen's GEMM. Compiled only into the SIMD kernel libraries
-// (impl/kernels_simd.cpp): with -mavx2 -mfma the tiles are 256-bit vectors in 16 registers; with
+// (kernels/kernels_simd.cpp): with -mavx2 -mfma the tiles are 256-bit vectors in 16 registers; with
 // AVX-512 (x86-64-v4) they are 512-bit vectors in 32 registers (narrow_vec). Why 512 bits: on
 // Intel cores with two 512-bit FMA units a zmm FMA does twice the work of a ymm one in the same
 // slot (measured on an Intel Xeon VM: 4.95 FMAs/ns either width) — the kernel takes 0.86× (f64) and
@@ -36,14 +36,14 @@
 //     accumulator, the chunk accumulators added in chunk order: N terms, γ_N; then one rounding
 //     for /N and two for + reg·W, as in the Eigen path;
 //   • ΣW²: lane-wise partial sums over Wᵀ, then the lanes: any order, γ_{D·C};
-//   • the row statistics and the loss sum are those of impl/fused_loss.hpp, unchanged.
+//   • the row statistics and the loss sum are those of kernels/fused_loss.hpp, unchanged.
 // Determinism: blocks, chunks (row_chunk_count) and tiles depend on the shape only; each chunk has
 // its own accumulator; chunks are combined in order on the calling thread: bitwise identical for
 // every thread count.
 #pragma once
 
-#include "impl/fused_loss.hpp"
-#include "impl/scratch.hpp"
+#include "kernels/fused_loss.hpp"
+#include "kernels/scratch.hpp"
 
 #include <immintrin.h>
 
@@ -414,7 +414,7 @@ fused_sums<T> narrow_softmax_loss(const T* W, const T* X, const std::int32_t* y,
     constexpr Eigen::Index line = Eigen::Index(64 / sizeof(T));
     const Eigen::Index ld = (d + line - 1) / line * line;
     const auto dc = static_cast<std::size_t>(ld * c);
-    // Wᵀ (zero beyond d) and one accumulator per chunk, in memory kept between calls (impl/scratch.hpp).
+    // Wᵀ (zero beyond d) and one accumulator per chunk, in memory kept between calls (kernels/scratch.hpp).
     const std::size_t threads = ctx.threads<T>(work, chunks);
     const thread_scratch<T, scratch_tag::narrow_wt> wt_mem(dc);
     T* const wt = wt_mem.data();

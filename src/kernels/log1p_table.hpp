@@ -1,4 +1,4 @@
-// The table of the vector log1p (impl/simd_log1p.hpp): for each of the 128 intervals
+// The table of the vector log1p (kernels/simd_log1p.hpp): for each of the 128 intervals
 // [1 + j/128, 1 + (j+1)/128) of the reduced argument m, a reciprocal c_j with 8 significant bits
 // (so that r = m·c_j − 1 is exact) chosen to minimise max |r| over the interval, and −log c_j as a
 // double-double from long double logl (relative error ≤ 2^-63). c_0 = 1, so L_0 = 0 and small

@@ -1,6 +1,6 @@
 // exp_nonpositive: exp(x) for four doubles at once (AVX2 + FMA; eight in AVX-512 builds, see
 // below), for the softmax weights exp(z_j − a) with a = max z, whose arguments are ≤ 0. Compiled
-// only into the SIMD kernel libraries (impl/kernels_simd.cpp).
+// only into the SIMD kernel libraries (kernels/kernels_simd.cpp).
 //
 // Algorithm: Tang's table-driven reduction (P. T. P. Tang, "Table-driven implementation of the
 // exponential function in IEEE floating-point arithmetic", ACM TOMS 15(2), 1989), with N = 128:
@@ -38,7 +38,7 @@
 // 1.19·2^-53 adds less than 2^-28 of a float ulp.
 #pragma once
 
-#include "impl/exp_table.hpp"
+#include "kernels/exp_table.hpp"
 
 #include <immintrin.h>
 

@@ -1,4 +1,4 @@
-#include "impl/parallel.hpp"
+#include "kernels/parallel.hpp"
 
 #include <pthread.h>
 

@@ -1,17 +1,17 @@
 // small_softmax_loss: the fused loss for small problems whose C classes fit one 256-bit vector
 // (C ≤ 4 in double, ≤ 8 in float) and whose X is at most small_params::max_x_elements. Compiled
-// only into the SIMD kernel libraries (impl/kernels_simd.cpp).
+// only into the SIMD kernel libraries (kernels/kernels_simd.cpp).
 //
 // Why. At (8, 16, 4) the arithmetic is 2·512 FMAs, a few hundred cycles at most; the general
-// kernels spend most of a call around it: the register tiles of impl/narrow_loss_avx2.hpp transpose
+// kernels spend most of a call around it: the register tiles of kernels/narrow_loss_avx2.hpp transpose
 // W, zero two heap buffers, reduce their vector lanes to scalars and divide every gradient entry
 // by N. Here one logit row or one gradient row is one vector:
 //   • scores: S_i = Σ_k X_ik·W_k (W_k = row k of W, C lanes), an FMA chain over k for a tile of up
 //     to 8 rows, X_ik broadcast;
 //   • rows: the tile's score rows transposed in groups of 4 (double) or 8 (float) rows, so that
-//     the softmax of impl/fused_loss.hpp's row function runs lane-wise over rows — max, first
-//     argmax, the vector exp of impl/simd_exp.hpp, s summed in class order, the vector log1p of
-//     impl/simd_log1p.hpp (both within the k_elem·u error/tolerance.hpp assumes), the divisions —
+//     the softmax of kernels/fused_loss.hpp's row function runs lane-wise over rows — max, first
+//     argmax, the vector exp of kernels/simd_exp.hpp, s summed in class order, the vector log1p of
+//     kernels/simd_log1p.hpp (both within the k_elem·u error/tolerance.hpp assumes), the divisions —
 //     with no reduction across lanes; the dS rows transposed back. In AVX-512 builds exp and log1p
 //     take eight lanes: two double groups, or one float group, per call (the table lookups of the
 //     eight-lane exp are permutes, not gathers: kernel 150 → 130 ns at (8, 16, 4) in double,
@@ -29,13 +29,13 @@
 //     product, inside the fma) plus fl(reg·W_kj): N + 1 terms with at most N + 2 roundings each,
 //     the γ_{N+2}·(Σ_i|X_ik·dS_ij|/N + |reg·W_kj|) of error/tolerance.cpp;
 //   • ΣW²: the products summed lane-wise, then the lanes — any order, γ_{D·C};
-//   • rows and the loss sum: those of impl/fused_loss.hpp (rows in order).
+//   • rows and the loss sum: those of kernels/fused_loss.hpp (rows in order).
 #pragma once
 
-#include "impl/fused_loss.hpp"
-#include "impl/narrow_loss_avx2.hpp"  // GRADPROOF_UNROLL, with_tile_width
-#include "impl/simd_exp.hpp"
-#include "impl/simd_log1p.hpp"
+#include "kernels/fused_loss.hpp"
+#include "kernels/narrow_loss_avx2.hpp"  // GRADPROOF_UNROLL, with_tile_width
+#include "kernels/simd_exp.hpp"
+#include "kernels/simd_log1p.hpp"
 
 #include <immintrin.h>
 
@@ -53,7 +53,7 @@ struct small_params {
     static constexpr int tile_rows = 8;
 };
 
-// avx2_vec (impl/narrow_loss_avx2.hpp: arithmetic, and masked loads and stores of the first c lanes) and the
+// avx2_vec (kernels/narrow_loss_avx2.hpp: arithmetic, and masked loads and stores of the first c lanes) and the
 // lane-wise operations of the softmax rows, which work on transposed groups of `lanes` rows (one
 // vector per class, one lane per row). Comparisons give all-ones lanes (AVX2 style masks).
 template <class T>
@@ -86,7 +86,7 @@ struct small_vec<double> : avx2_vec<double> {
     }
     // exp and log1p in place on one group's vector or on two groups' (by_groups).
 #if defined(__AVX512F__)
-    // The eight-lane functions of impl/simd_exp.hpp (no gathers) and simd_log1p.hpp: two groups in
+    // The eight-lane functions of kernels/simd_exp.hpp (no gathers) and simd_log1p.hpp: two groups in
     // one call; one group alone with zeros (in both domains) in the upper lanes.
     template <class F>
     static void eight(F f, type& a, type& b) {
@@ -138,7 +138,7 @@ struct small_vec<float> : avx2_vec<float> {
             v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
         }
     }
-    // In place, in double, then rounded once (impl/simd_exp.hpp, simd_log1p.hpp): eight lanes at
+    // In place, in double, then rounded once (kernels/simd_exp.hpp, simd_log1p.hpp): eight lanes at
     // once with AVX-512, else four at a time.
 #if defined(__AVX512F__)
     static type exp_one(type x, const exp_table&) { return exp_nonpositive(x); }
@@ -174,7 +174,7 @@ template <int G, class F>
 
 // G groups of L = V::lanes rows (group g's row q: logits in the first c lanes of z[g][q], label
 // y[g·L + q]) to dS = p − e_y in place, with ℓ in loss[g·L + q] — the operations of
-// impl/fused_loss.hpp's softmax_row_loss_and_ds, in the same order, on transposed blocks (lane q =
+// kernels/fused_loss.hpp's softmax_row_loss_and_ds, in the same order, on transposed blocks (lane q =
 // row q, vector j = class j): a = max_j z_j at its first index k, e_j = exp(z_j − a) (vector exp),
 // s = Σ_{j≠k} e_j in class order, e_k = 1, ℓ = (a − z_y) + log1p(s) (vector log1p),
 // p_j = e_j/(1 + s), dS_y = p_y − 1. A row holding NaN or +inf among its c logits, or with every

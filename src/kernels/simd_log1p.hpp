@@ -1,6 +1,6 @@
 // log1p_nonnegative: log1p(s) for four doubles s ≥ 0 at once (AVX2 + FMA; eight in AVX-512 builds,
 // the same function body and tables), for the loss term log1p(s), s = Σ_{j≠k} exp(z_j − a), of a
-// softmax row. Compiled only into the SIMD kernel libraries (impl/kernels_simd.cpp).
+// softmax row. Compiled only into the SIMD kernel libraries (kernels/kernels_simd.cpp).
 //
 // Algorithm: a table-driven logarithm (P. T. P. Tang, "Table-driven implementation of the logarithm
 // function in IEEE floating-point arithmetic", ACM TOMS 16(4), 1990) applied to 1 + s carried as
@@ -41,8 +41,8 @@
 // lane (negative, NaN, +inf, huge) is recomputed by std::log1p, so the function is log1p everywhere.
 #pragma once
 
-#include "impl/log1p_table.hpp"
-#include "impl/simd_exp.hpp"  // map_four_inplace, map_eight_inplace, outside_lanes_by
+#include "kernels/log1p_table.hpp"
+#include "kernels/simd_exp.hpp"  // map_four_inplace, map_eight_inplace, outside_lanes_by
 
 #include <immintrin.h>
 
@@ -202,7 +202,7 @@ inline __m256 log1p_nonnegative(__m256 s, const log1p_table& t) {
 #endif
 
 // log1p in place over n contiguous doubles or floats (floats through double, one rounding: the
-// float result is within (1 + 2^-28)·2^-24 relative, as for the float exp of impl/simd_exp.hpp).
+// float result is within (1 + 2^-28)·2^-24 relative, as for the float exp of kernels/simd_exp.hpp).
 template <class T>
 void log1p_nonnegative_inplace(T* v, std::ptrdiff_t n) {
     const log1p_table& t = log1p_table::get();

@@ -35,7 +35,7 @@ int parse_thread_count(const char* value);
 // here after every thread has joined.
 void parallel_for_threads(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& task);
 
-// Waking a pooled worker (impl/parallel.cpp: 4–25 µs measured) must stay small against a thread's
+// Waking a pooled worker (kernels/parallel.cpp: 4–25 µs measured) must stay small against a thread's
 // share: 2^21 flops is ≈ 10–200 µs at the single-core GEMM rate of Eigen (10–200 GFLOP/s, SSE2 to
 // AVX-512).
 inline constexpr double min_flops_per_thread = 2097152.0;

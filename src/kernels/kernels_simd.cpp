@@ -1,26 +1,26 @@
 // The SIMD kernel libraries: the fused loss kernel and Eigen's GEMM compiled with wider vector
-// instructions than the portable build (see impl/kernel_isa.hpp for why each is a library of its
-// own), the register-tiled kernels for few classes (impl/narrow_loss_avx2.hpp) and for many
-// (impl/wide_loss.hpp), the one-vector-a-row kernel for small problems (impl/small_loss_avx2.hpp),
-// the vector exp (impl/simd_exp.hpp) and log1p (impl/simd_log1p.hpp). Built twice:
+// instructions than the portable build (see kernels/kernel_isa.hpp for why each is a library of its
+// own), the register-tiled kernels for few classes (kernels/narrow_loss_avx2.hpp) and for many
+// (kernels/wide_loss.hpp), the one-vector-a-row kernel for small problems (kernels/small_loss_avx2.hpp),
+// the vector exp (kernels/simd_exp.hpp) and log1p (kernels/simd_log1p.hpp). Built twice:
 // GRADPROOF_KERNEL_ISA=avx2 with -mavx2 -mfma, and =avx512 with the x86-64-v4 set (AVX-512
 // F/VL/DQ/BW), where Eigen uses 512-bit packets and the tiles get 32 vector registers. Nothing here
 // calls into gradproof::core: threads come in through the fused_context.
-#include "impl/kernels_simd.hpp"
+#include "kernels/kernels_simd.hpp"
 
-#include "impl/fused_loss.hpp"
-#include "impl/narrow_loss_avx2.hpp"
-#include "impl/simd_exp.hpp"
-#include "impl/simd_log1p.hpp"
-#include "impl/small_loss_avx2.hpp"
-#include "impl/wide_loss.hpp"
+#include "kernels/fused_loss.hpp"
+#include "kernels/narrow_loss_avx2.hpp"
+#include "kernels/simd_exp.hpp"
+#include "kernels/simd_log1p.hpp"
+#include "kernels/small_loss_avx2.hpp"
+#include "kernels/wide_loss.hpp"
 
 #include <Eigen/Core>
 
 #include <algorithm>
 
 #if !defined(__AVX2__) || !defined(__FMA__)
-#error "impl/kernels_simd.cpp must be compiled with at least -mavx2 -mfma"
+#error "kernels/kernels_simd.cpp must be compiled with at least -mavx2 -mfma"
 #endif
 
 #define GRADPROOF_KERNEL_NAME2(isa, name) gradproof_##isa##_##name

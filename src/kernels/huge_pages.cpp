@@ -1,4 +1,4 @@
-#include "impl/huge_pages.hpp"
+#include "kernels/huge_pages.hpp"
 
 #if defined(__linux__)
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-// The tables of the vector exp (impl/simd_exp.hpp): 2^{j/N} as double-doubles hi + lo, for
+// The tables of the vector exp (kernels/simd_exp.hpp): 2^{j/N} as double-doubles hi + lo, for
 // N = 128 (AVX2, looked up by gathers) and N = 16 (AVX-512, four vector registers, looked up by
 // permutes). Plain C++, so that the tests can check them.
 #pragma once

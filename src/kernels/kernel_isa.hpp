@@ -1,12 +1,12 @@
 // Which instruction-set build of the fused loss kernel runs (runtime dispatch).
 //
 // gradproof is built with the compiler's portable x86-64 flags (SSE2 Eigen) so that one binary runs
-// on every machine. The fused softmax_loss kernel (impl/fused_loss.hpp; for few classes the
-// register tiles of impl/narrow_loss_avx2.hpp, for many impl/wide_loss.hpp, for small problems
-// impl/small_loss_avx2.hpp; the vector exp of impl/simd_exp.hpp) and the GEMM of `gradproof bench`'s flop bound are
+// on every machine. The fused softmax_loss kernel (kernels/fused_loss.hpp; for few classes the
+// register tiles of kernels/narrow_loss_avx2.hpp, for many kernels/wide_loss.hpp, for small problems
+// kernels/small_loss_avx2.hpp; the vector exp of kernels/simd_exp.hpp) and the GEMM of `gradproof bench`'s flop bound are
 // also compiled into two shared libraries, libgradproof_kernels_avx2 (-mavx2 -mfma) and
 // libgradproof_kernels_avx512 (the x86-64-v4 set: AVX-512 F/VL/DQ/BW), both from
-// impl/kernels_simd.cpp, and called there when the CPU has the instructions. Separate libraries,
+// kernels/kernels_simd.cpp, and called there when the CPU has the instructions. Separate libraries,
 // not more objects in the same link: Eigen's inline functions compiled with other flags would be
 // the same symbols (an ODR violation), and the linker could hand AVX code to the portable path;
 // each library's version script exports only its entry points, so its copies stay private.
@@ -43,7 +43,7 @@ void reset_kernel_isa();
 
 namespace detail {
 
-// Runs the fused loss kernel (impl/fused_loss.hpp) of the selected accelerated build into dS and dW
+// Runs the fused loss kernel (kernels/fused_loss.hpp) of the selected accelerated build into dS and dW
 // (already sized) and sets the data term mean_i ℓ_i and fl(ΣW²), returning true; or returns false
 // when the portable build is selected.
 bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X, const label_vector& y,
@@ -57,12 +57,12 @@ bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, 
 bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n);
 bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n);
 
-// out[i] = exp(x[i]) by the selected accelerated build's vector exp (impl/simd_exp.hpp, the one its
+// out[i] = exp(x[i]) by the selected accelerated build's vector exp (kernels/simd_exp.hpp, the one its
 // kernels use for the softmax weights), or false when the portable build is selected.
 bool run_accelerated_exp(const double* x, double* out, std::int64_t n);
 bool run_accelerated_exp(const float* x, float* out, std::int64_t n);
 
-// out[i] = log1p(x[i]) by the selected accelerated build's vector log1p (impl/simd_log1p.hpp, the
+// out[i] = log1p(x[i]) by the selected accelerated build's vector log1p (kernels/simd_log1p.hpp, the
 // small-problem kernel's), or false when the portable build is selected.
 bool run_accelerated_log1p(const double* x, double* out, std::int64_t n);
 bool run_accelerated_log1p(const float* x, float* out, std::int64_t n);

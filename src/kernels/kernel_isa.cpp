@@ -1,8 +1,8 @@
-#include "impl/kernel_isa.hpp"
+#include "kernels/kernel_isa.hpp"
 
-#include "impl/fused_loss.hpp"
-#include "impl/kernels_simd.hpp"
-#include "impl/parallel.hpp"
+#include "kernels/fused_loss.hpp"
+#include "kernels/kernels_simd.hpp"
+#include "kernels/parallel.hpp"
 
 #include <array>
 #include <atomic>

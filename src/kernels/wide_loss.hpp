@@ -1,7 +1,7 @@
-// wide_softmax_loss: the class split of impl/fused_loss.hpp (N < 2C: few rows, many classes, e.g.
+// wide_softmax_loss: the class split of kernels/fused_loss.hpp (N < 2C: few rows, many classes, e.g.
 // a language model's (64, 512, 50257)) with register tiles instead of Eigen's GEMM. Compiled only
-// into the SIMD kernel libraries (impl/kernels_simd.cpp); vectors are narrow_vec
-// (impl/narrow_loss_avx2.hpp): 256 bits with AVX2, 512 with AVX-512.
+// into the SIMD kernel libraries (kernels/kernels_simd.cpp); vectors are narrow_vec
+// (kernels/narrow_loss_avx2.hpp): 256 bits with AVX2, 512 with AVX-512.
 //
 // Why. W (D×C) dominates: 206 MB in double at (64, 512, 50257). Eigen's class split reads W for
 // the scores, then per column chunk writes dW = reg·W (a pass that reads W again and writes dW,
@@ -29,17 +29,17 @@
 //   • dW_kj: the N products added in row order (γ_N), times fl(1/N) (two roundings, the second
 //     inside the fma) plus fl(reg·W_kj): N + 1 terms with at most N + 2 roundings each, the
 //     γ_{N+2}·(Σ_i|X_ik·dS_ij|/N + |reg·W_kj|) of error/tolerance.cpp — the same as the small
-//     kernel's (impl/small_loss_avx2.hpp);
+//     kernel's (kernels/small_loss_avx2.hpp);
 //   • ΣW²: per column chunk lane-wise partial sums, then the lanes, the chunks added in order: any
 //     order, γ_{D·C};
-//   • the row statistics and the loss sum: those of impl/fused_loss.hpp (softmax_rows_loss_and_ds,
+//   • the row statistics and the loss sum: those of kernels/fused_loss.hpp (softmax_rows_loss_and_ds,
 //     rows summed in order).
 // Determinism: chunks and tiles depend on the shape only, each chunk's ΣW² is its own and the
 // chunks are combined in order on the calling thread: bitwise identical for every thread count.
 #pragma once
 
-#include "impl/fused_loss.hpp"
-#include "impl/narrow_loss_avx2.hpp"  // narrow_vec, with_tile_width, GRADPROOF_UNROLL
+#include "kernels/fused_loss.hpp"
+#include "kernels/narrow_loss_avx2.hpp"  // narrow_vec, with_tile_width, GRADPROOF_UNROLL
 
 #include <immintrin.h>
 
