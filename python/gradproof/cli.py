@@ -1,6 +1,6 @@
 """`python3 -m gradproof check|serve`: gradproof on a Python function without adapter code.
 
-    python3 -m gradproof check path/to/file.py:function --entry softmax_loss [--precision f64|f32|both]
+    python3 -m gradproof check path/to/file.py:function --entry softmax_loss [--precision f64|f32|both|bf16|f16]
                                [any gradproof check option: --domain, --fail-on, --json FILE, ...]
         runs `gradproof check --exec "python3 -m gradproof serve ..."`, prints gradproof's own
         report and exits with its exit code (0 pass, 1 findings of a failing class, 2 usage errors).
@@ -62,11 +62,12 @@ def _parse(args):
     return _take_target(args), entry, precision, args
 
 
-def _load_checked(spec, entry):
-    """The function, checked against the entry's signature (errors as UsageError)."""
+def _load_checked(spec, entry, precision):
+    """The function, checked against the entry's signature and formats (errors as UsageError)."""
     try:
         fn = target.load(spec)
         adapters.check_signature(fn, entry)
+        adapters.check_precision(entry, precision)
     except (ImportError, OSError, AttributeError, TypeError, ValueError, SyntaxError) as e:
         raise UsageError(f"{spec}: {type(e).__name__}: {e}") from None
     return fn
@@ -77,10 +78,10 @@ def run_check(args):
     where, _, qualname = spec.rpartition(":")
     if where.endswith(".py") or os.sep in where:
         spec = os.path.abspath(where) + ":" + qualname  # the child may not share our idea of ".."
-    _load_checked(spec, entry)
+    _load_checked(spec, entry, precision)
     command = [find_binary(), "check", "--exec", serve_command(spec, entry, precision)]
-    if precision != "both":
-        command += ["--precision", precision]
+    if adapters.gradproof_precision(precision):
+        command += ["--precision", adapters.gradproof_precision(precision)]
     env, _ = child_environment()
     return subprocess.run(command + rest, env=env).returncode
 
@@ -96,7 +97,7 @@ def run_serve(args):
     # Whatever the module prints while it is imported must not reach gradproof's protocol stream.
     real_stdout, sys.stdout = sys.stdout, sys.stderr
     try:
-        fn = _load_checked(spec, entry)
+        fn = _load_checked(spec, entry, precision)
     finally:
         sys.stdout = real_stdout
     serve(adapters.entry_points(fn, entry, precision), name=name or spec.rpartition(":")[2])

@@ -79,8 +79,13 @@ def check(fn, entry="softmax_loss", precision="f64", *, domain=None, fail_on=Non
     fn: a module-level function (lambdas and closures raise TypeError: a separate process imports
         fn by name) with the entry's signature, see gradproof.adapters.SIGNATURES:
         softmax_loss(W, X, y, reg) -> (loss, dW), cross_entropy(logits, labels) -> (loss, dlogits),
-        softmax(logits) -> probs, log_softmax(logits) -> log_probs, and the two backward entries.
-    precision: "f64", "f32" or "both" (arrays of float64/float32 in; results converted).
+        softmax(logits) -> probs, log_softmax(logits) -> log_probs, the two backward entries, and
+        with options (dict keys as in gradproof.protocol): cross_entropy_ex(logits, labels, dloss,
+        options) -> (loss, dlogits), fused_linear_cross_entropy(hidden, weight, bias, labels,
+        dloss, options) -> (loss, dhidden, dweight, dbias).
+    precision: "f64", "f32" or "both" (arrays of float64/float32 in; results converted); "bf16" or
+        "f16" for the entries with options (float32 arrays holding the format's values; results
+        rounded to the format once).
     domain: "ordinary", "extreme" or "full" (gradproof's default); fail_on: classes that fail the
     run, a list or comma-separated text; cases, properties, seed, timeout: as gradproof check's
     --cases, --property, --seed, --timeout; extra_args: further gradproof check options.
@@ -96,8 +101,8 @@ def check(fn, entry="softmax_loss", precision="f64", *, domain=None, fail_on=Non
     with tempfile.TemporaryDirectory(prefix="gradproof-") as tmp:
         json_path = os.path.join(tmp, "results.json")
         command = [binary, "check", "-q", "--exec", exec_command, "--json", json_path]
-        if precision != "both":
-            command += ["--precision", precision]
+        if adapters.gradproof_precision(precision):
+            command += ["--precision", adapters.gradproof_precision(precision)]
         command += _options(domain, fail_on, cases, properties, seed, timeout) + [str(a) for a in extra_args]
         proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode not in (0, 1) or not os.path.exists(json_path):

@@ -68,18 +68,6 @@ def softmax_loss_wrong_shape(W, X, y, reg):
     return loss, dW.T
 
 
-@pytest.fixture
-def binary():
-    """The gradproof executable; these tests skip when there is none, unless GRADPROOF_BINARY
-    names one that does not exist (a misconfigured run must not pass by skipping)."""
-    try:
-        return gradproof.find_binary()
-    except gradproof.BinaryNotFound as e:
-        if os.environ.get("GRADPROOF_BINARY"):
-            raise
-        pytest.skip(str(e))
-
-
 def test_a_correct_implementation_passes(binary):
     result = gradproof.check(softmax_loss_correct, "softmax_loss", "f64", domain="ordinary",
                              properties=PROPERTIES)
