@@ -19,6 +19,7 @@
 // come from the calling thread, one at a time.
 #pragma once
 
+#include <gradproof/plugin.h>
 #include <gradproof/version.hpp>
 
 #include <cstdint>
@@ -40,9 +41,20 @@ using cross_entropy_fn =
 template <class T>
 using softmax_loss_fn = std::function<int(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std::int64_t d,
                                           std::int64_t c, T reg, T* loss, T* dW)>;
+// Version 2: cross-entropy with options and fused linear cross-entropy. S is the storage type:
+// double, float, or std::uint16_t holding bf16/f16 bit patterns. Returning GRADPROOF_UNSUPPORTED
+// for an option skips the case.
+template <class S>
+using cross_entropy_ex_fn = std::function<int(const S* logits, const std::int32_t* labels, std::int64_t n, std::int64_t c,
+                                              const gradproof_ce_options* options, const S* dloss, S* loss, S* dlogits)>;
+template <class S>
+using fused_linear_cross_entropy_fn =
+    std::function<int(const S* hidden, const S* weight, const S* bias, const std::int32_t* labels, std::int64_t n,
+                      std::int64_t d, std::int64_t v, const gradproof_ce_options* options, const S* dloss, S* loss,
+                      S* dhidden, S* dweight, S* dbias)>;
 
 // Builder: implementation("mine").softmax<double>(fn).cross_entropy<float>(fn2). T is double or
-// float. Copies share nothing observable: a copy changed later does not change the original.
+// float; the bf16/f16 forms are run by the f32 properties. Copies share nothing observable: a copy changed later does not change the original.
 class implementation {
 public:
     explicit implementation(std::string name);
@@ -52,6 +64,11 @@ public:
     template <class T> implementation& log_softmax_backward(backward_fn<T> f);
     template <class T> implementation& cross_entropy(cross_entropy_fn<T> f);
     template <class T> implementation& softmax_loss(softmax_loss_fn<T> f);
+    template <class T> implementation& cross_entropy_ex(cross_entropy_ex_fn<T> f);
+    implementation& cross_entropy_ex_bf16(cross_entropy_ex_fn<std::uint16_t> f);
+    implementation& cross_entropy_ex_f16(cross_entropy_ex_fn<std::uint16_t> f);
+    template <class T> implementation& fused_linear_cross_entropy(fused_linear_cross_entropy_fn<T> f);
+    implementation& fused_linear_cross_entropy_bf16(fused_linear_cross_entropy_fn<std::uint16_t> f);
     // The finished implementation (ends a builder chain: GRADPROOF_REGISTER_CATALOG(…build())).
     const implementation& build() const { return *this; }
     const std::string& name() const;
