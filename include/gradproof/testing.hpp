@@ -8,7 +8,7 @@
 //   if (!r.passed) std::cerr << r.headline << "\n" << r.findings[0].reproduce << "\n";
 //
 // or register the catalog as GoogleTest tests with <gradproof/gtest.hpp>. This header uses the
-// standard library only: the verification machinery (Eigen, Boost.Multiprecision, MPFR/MPFI,
+// standard library and <gradproof/plugin.h> (C, <stdint.h>) only: the verification machinery (Eigen, Boost.Multiprecision, MPFR/MPFI,
 // RapidCheck) stays inside the library, behind the opaque state of `implementation`, so none of it
 // is compiled in your translation unit.
 //

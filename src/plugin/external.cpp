@@ -260,12 +260,14 @@ external_implementation open_process(std::vector<std::string> argv, const std::s
     external_implementation x;
     x.process = std::make_shared<implementation_process>(std::move(argv), name, options);
     protocol::message hello;
+    const json hello_request{{"gradproof", protocol::version}, {"op", "hello"}};
     try {
-        hello = x.process->call(json{{"gradproof", protocol::version}, {"op", "hello"}}, {}, 0);
+        hello = x.process->call(hello_request, {}, 0);
     } catch (const std::exception& e) {
         throw load_error(what + ": " + e.what());
     }
     hello_info info = parse_hello(hello.header, what);
+    x.process->set_handshake(hello_request);
     x.entry_points = std::move(info.entry_points);
     x.wrong_kind = std::move(info.wrong_kind);
     x.subj.name = info.name.empty() ? name : info.name;

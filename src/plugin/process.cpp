@@ -132,9 +132,16 @@ std::string implementation_process::exit_description() {
 
 protocol::message implementation_process::call(const nlohmann::json& header, const std::string& payload,
                                                std::uint64_t max_payload) {
+    const bool restarted = pid_ <= 0 && starts_ > 0;
     if (pid_ <= 0) start();
     const auto until = std::chrono::steady_clock::now() + options_.timeout;
     try {
+        if (restarted && handshake_) {
+            protocol::write_message(to_child_, *handshake_, {}, until);
+            const auto hello = protocol::read_message(from_child_, until, 0);
+            if (!hello.header.contains("status") || hello.header["status"] != "ok")
+                throw protocol::protocol_error("the restarted process did not answer the handshake with status ok");
+        }
         protocol::write_message(to_child_, header, payload, until);
         return protocol::read_message(from_child_, until, max_payload);
     } catch (const protocol::timeout_error&) {

@@ -1,14 +1,16 @@
 // Parent side of the subprocess protocol: starts an implementation's process (a plug-in worker
 // or an --exec command), sends requests, and waits for answers with a per-call timeout. A crash,
 // exit, hang or protocol violation of the child becomes an implementation_failure carrying a
-// one-line description; the child is restarted on the next call.
+// one-line description; the child is restarted on the next call, and a restarted child gets the
+// handshake (hello) first, as the protocol has every child begin.
 #pragma once
 
 #include "protocol/wire.hpp"
 
-#include <chrono>
 #include "core/subject.hpp"
 
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <sys/types.h>
@@ -35,6 +37,8 @@ public:
 
     // One request/response exchange; max_payload bounds the answer's payload.
     protocol::message call(const nlohmann::json& header, const std::string& payload, std::uint64_t max_payload);
+    // The request every restarted child is sent first (hello); its answer must have status "ok".
+    void set_handshake(nlohmann::json header) { handshake_ = std::move(header); }
 
     const std::string& name() const { return name_; }
     int restarts() const { return starts_ > 0 ? starts_ - 1 : 0; }
@@ -53,6 +57,7 @@ private:
     int from_child_ = -1;
     std::string stderr_path_;
     int starts_ = 0;
+    std::optional<nlohmann::json> handshake_;
 };
 
 }  // namespace gradproof::plugin

@@ -6,6 +6,7 @@
 #include "impl/naive.hpp"
 #include "impl/seed_vectorized.hpp"
 #include "impl/vectorized.hpp"
+#include "plugin/external.hpp"
 #include "plugin/process.hpp"
 #include "protocol/wire.hpp"
 #include "report/reporters.hpp"
@@ -106,6 +107,25 @@ INSTANTIATE_TEST_SUITE_P(
                       hostile_case{"silent", "gave no answer within 1000 ms"},
                       hostile_case{"huge_claim", "exceeds the expected"}),
     [](const auto& info) { return std::string(info.param.mode); });
+
+// A restarted child begins with the handshake, as the first one did: the peer exits at its first
+// request after hello, and every call, the first and those after each restart, says so. (Without
+// the handshake a restarted peer takes the softmax request for hello and answers it with zero bytes.)
+TEST(hostile_peer_restart, a_restarted_peer_is_sent_hello_first) {
+    auto x = plugin::open_exec(std::string(HOSTILE_PEER) + " exit_early", plugin::process_options{});
+    ASSERT_TRUE(x.subj.f64.has(entry_point::softmax));
+    matrix<double> z(1, 2);
+    z << 1, 2;
+    for (int call = 0; call < 3; ++call) {
+        try {
+            (void)x.subj.f64.softmax(z);
+            ADD_FAILURE() << "call " << call << " returned";
+        } catch (const implementation_crashed& e) {
+            EXPECT_TRUE(contains(e.what(), "exited with status 3")) << "call " << call << ": " << e.what();
+        }
+    }
+    EXPECT_EQ(x.process->restarts(), 2);
+}
 
 TEST(hostile_peer_handshake, broken_hello_is_one_line_and_exit_2) {
     for (const char* mode : {"hello_garbage", "hello_exit"}) {
