@@ -88,12 +88,18 @@ nlohmann::json run_peer(Run& r, const std::string& command) {
     return j;
 }
 
+// "results" (shapes n×d×c) and, from the torch peer, "fused_results" (n×d×v, kept in shape::c).
 void read_results(peer_run& r, const nlohmann::json& j) {
-    for (const auto& e : j.at("results"))
-        r.results.push_back({{e.at("n").get<long>(), e.at("d").get<long>(), e.at("c").get<long>()},
-                             e.at("dtype").get<std::string>(),
-                             e.at("median_seconds").get<double>(),
-                             e.value("repetitions", 0)});
+    auto read = [&j](const char* key, const char* last, std::vector<peer_timing>& into) {
+        if (!j.contains(key)) return;
+        for (const auto& e : j.at(key))
+            into.push_back({{e.at("n").get<long>(), e.at("d").get<long>(), e.at(last).get<long>()},
+                            e.at("dtype").get<std::string>(),
+                            e.at("median_seconds").get<double>(),
+                            e.value("repetitions", 0)});
+    };
+    read("results", "c", r.results);
+    read("fused_results", "v", r.fused_results);
 }
 
 bool usable(const std::string& path, int mode, std::string& reason) {
@@ -110,10 +116,17 @@ bool usable(const std::string& path, int mode, std::string& reason) {
 
 }  // namespace
 
-const peer_timing* peer_run::find(const shape& s, const std::string& dtype) const {
-    for (const auto& r : results)
+namespace {
+const peer_timing* find_in(const std::vector<peer_timing>& v, const shape& s, const std::string& dtype) {
+    for (const auto& r : v)
         if (r.s == s && r.dtype == dtype) return &r;
     return nullptr;
+}
+}  // namespace
+
+const peer_timing* peer_run::find(const shape& s, const std::string& dtype) const { return find_in(results, s, dtype); }
+const peer_timing* peer_run::find_fused(const shape& s, const std::string& dtype) const {
+    return find_in(fused_results, s, dtype);
 }
 
 peer_run run_numpy_peer(const std::string& python, const std::string& script, const std::vector<shape>& shapes,
@@ -131,13 +144,15 @@ peer_run run_numpy_peer(const std::string& python, const std::string& script, co
     return r;
 }
 
-peer_run run_torch_peer(const std::string& executable, const std::vector<shape>& shapes, int repetitions, int threads) {
+peer_run run_torch_peer(const std::string& executable, const std::vector<shape>& shapes,
+                        const std::vector<shape>& fused_shapes, int repetitions, int threads) {
     peer_run r;
     r.name = "torch";
     if (!usable(executable, X_OK, r.reason)) return r;
-    const std::string cmd = "env OMP_NUM_THREADS=" + std::to_string(threads) + " " + quote(executable) + " --shapes " +
-                            join_shapes(shapes) + " --repetitions " + std::to_string(repetitions) + " --threads " +
-                            std::to_string(threads);
+    std::string cmd = "env OMP_NUM_THREADS=" + std::to_string(threads) + " " + quote(executable) + " --shapes " +
+                      join_shapes(shapes) + " --repetitions " + std::to_string(repetitions) + " --threads " +
+                      std::to_string(threads);
+    if (!fused_shapes.empty()) cmd += " --fused-shapes " + join_shapes(fused_shapes);
     const auto j = run_peer(r, cmd);
     if (r.available) read_results(r, j);
     return r;

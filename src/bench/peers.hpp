@@ -32,7 +32,9 @@ struct peer_run {
     int threads = 0;
     std::string command;
     std::vector<peer_timing> results;
+    std::vector<peer_timing> fused_results;  // fused linear cross-entropy, shape (n, d, v) in s
     const peer_timing* find(const shape& s, const std::string& dtype) const;
+    const peer_timing* find_fused(const shape& s, const std::string& dtype) const;
 };
 
 struct gradcheck_run {
@@ -55,7 +57,9 @@ struct gradcheck_run {
 // script: the peer script. threads: the thread count the peer should use (BLAS / torch).
 peer_run run_numpy_peer(const std::string& python, const std::string& script, const std::vector<shape>& shapes,
                         int repetitions, int threads);
-peer_run run_torch_peer(const std::string& executable, const std::vector<shape>& shapes, int repetitions, int threads);
+// fused_shapes: (n, d, v) of cross_entropy(linear(H, W, b), y) with its backward; none: not timed.
+peer_run run_torch_peer(const std::string& executable, const std::vector<shape>& shapes,
+                        const std::vector<shape>& fused_shapes, int repetitions, int threads);
 gradcheck_run run_gradcheck_peer(const std::string& python, const std::string& script, const shape& s, int threads);
 
 }  // namespace gradproof::bench

@@ -75,6 +75,28 @@ void write_bench_table(std::ostream& os, const bench_result& r) {
     }
     bool starred = false;
     for (const auto& row : r.rows) starred = starred || (row.measured && !row.note.empty());
+    for (const auto& row : r.fused) starred = starred || (row.measured && !row.note.empty());
+
+    if (!r.fused.empty()) {
+        os << "\nfused linear cross-entropy (vectorized: blocked Eigen GEMMs, one thread; GFLOP/s counts 6·N·D·V; "
+              "torch: cross_entropy(linear(H, W, b), y) and its backward)\n";
+        os << pad("shape (N, D, V)", 20) << " " << pad("implementation", 20) << " " << pad("median", 11) << " "
+           << pad("GFLOP/s", 8) << " " << pad("torch", 11) << " " << pad("vs torch", 9) << "\n";
+        os << std::string(20, '-') << " " << std::string(20, '-') << " " << std::string(11, '-') << " "
+           << std::string(8, '-') << " " << std::string(11, '-') << " " << std::string(9, '-') << "\n";
+        for (const auto& row : r.fused) {
+            const std::string impl = "vectorized " + row.dtype;
+            if (!row.measured) {
+                os << pad(shape_text(row.s), 20) << " " << pad(impl, 20) << " " << row.note << "\n";
+                continue;
+            }
+            std::string med = duration(row.t.median_seconds);
+            if (!row.note.empty()) med += "*";
+            os << pad(shape_text(row.s), 20) << " " << pad(impl, 20) << " " << pad(med, 11, true) << " "
+               << pad(fmt::format("{:.2f}", row.gflops), 8, true) << " " << pad(opt_time(row.torch_seconds), 11, true)
+               << " " << pad(ratio(row.speedup_torch), 9, true) << "\n";
+        }
+    }
     if (starred) os << "* one run (the warm-up took longer than 2 s): not a median\n";
 
     const auto& c = r.certify;
@@ -161,6 +183,15 @@ void write_bench_json(std::ostream& os, const bench_result& r) {
                         {"numpy_seconds", opt(row.numpy_seconds)}, {"torch_seconds", opt(row.torch_seconds)},
                         {"speedup_vs_numpy", opt(row.speedup_numpy)}, {"speedup_vs_torch", opt(row.speedup_torch)}});
     j["rows"] = rows;
+    json fused = json::array();
+    for (const auto& row : r.fused)
+        fused.push_back({{"n", row.s.n}, {"d", row.s.d}, {"v", row.s.c}, {"implementation", "vectorized"},
+                         {"dtype", row.dtype}, {"measured", row.measured}, {"note", row.note},
+                         {"median_seconds", row.measured ? json(row.t.median_seconds) : json(nullptr)},
+                         {"samples", row.t.repetitions}, {"flops", row.flops},
+                         {"gflops", row.measured ? json(row.gflops) : json(nullptr)},
+                         {"torch_seconds", opt(row.torch_seconds)}, {"speedup_vs_torch", opt(row.speedup_torch)}});
+    j["fused_rows"] = fused;
     const auto& c = r.certify;
     json cert = {{"ran", c.ran}, {"note", c.note}};
     if (c.ran) {

@@ -1,5 +1,6 @@
 #include "bench/run.hpp"
 
+#include "core/cross_entropy_options.hpp"
 #include "impl/builtin.hpp"
 #include "kernels/parallel.hpp"
 #include "impl/vectorized.hpp"
@@ -113,6 +114,40 @@ void plan_precision(const subject& vec, const subject& naive, const shape& s, co
     }
 }
 
+// An LM head's data: H ~ N(0, 1), W ~ 2e−2·N(0, 1) (V×D), b = 0, uniform labels.
+template <class T>
+fused_ce_input<T> fused_problem(const shape& s) {
+    std::mt19937_64 rng(42);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    fused_ce_input<T> in;
+    in.hidden.resize(s.n, s.d);
+    in.weight.resize(s.c, s.d);
+    for (Eigen::Index i = 0; i < in.hidden.size(); ++i) in.hidden.data()[i] = static_cast<T>(normal(rng));
+    for (Eigen::Index i = 0; i < in.weight.size(); ++i) in.weight.data()[i] = static_cast<T>(2e-2 * normal(rng));
+    in.bias.assign(static_cast<std::size_t>(s.c), T(0));
+    in.has_bias = true;
+    std::uniform_int_distribution<std::int32_t> label(0, static_cast<std::int32_t>(s.c - 1));
+    in.labels.resize(static_cast<std::size_t>(s.n));
+    for (auto& v : in.labels) v = label(rng);
+    in.options.has_ignore_index = true;  // PyTorch's default −100: no label is ignored
+    in.dloss = {T(1)};
+    return in;
+}
+
+template <class T>
+void plan_fused(const subject& vec, const shape& s, std::deque<fused_ce_input<T>>& inputs, bench_result& out,
+                timing_plan& plan, std::vector<std::size_t>& fused_rows) {
+    fused_row r;
+    r.s = s;
+    r.dtype = std::is_same_v<T, double> ? "f64" : "f32";
+    r.flops = 6.0 * static_cast<double>(s.n) * static_cast<double>(s.d) * static_cast<double>(s.c);
+    out.fused.push_back(r);
+    const auto& in = inputs.emplace_back(fused_problem<T>(s));
+    const auto& f = vec.at<T>().fused_linear_cross_entropy;
+    fused_rows.push_back(out.fused.size() - 1);
+    plan.calls.push_back([&f, &in, &plan] { plan.sink = plan.sink + f(in).loss[0]; });
+}
+
 void attach_peers(impl_row& r, const peer_run& numpy, const peer_run& torch) {
     if (!r.measured) return;
     if (const auto* t = numpy.find(r.s, r.dtype)) {
@@ -154,22 +189,44 @@ bench_result run_bench(const bench_config& cfg) {
         plan_precision<double>(*vec, *naive, s, d.y, d.f64, cfg, out, plan);
         plan_precision<float>(*vec, *naive, s, d.y, d.f32, cfg, out, plan);
     }
+    // The fused rows are timed in the same rounds, after the softmax_loss rows (plan.calls order).
+    std::deque<fused_ce_input<double>> fused_f64;
+    std::deque<fused_ce_input<float>> fused_f32;
+    std::vector<std::size_t> fused_rows;
+    for (const auto& s : cfg.fused_shapes) {
+        plan_fused<double>(*vec, s, fused_f64, out, plan, fused_rows);
+        plan_fused<float>(*vec, s, fused_f32, out, plan, fused_rows);
+    }
     say("timing gradproof (" + std::to_string(plan.calls.size()) + " rows, " + std::to_string(cfg.repetitions) +
         " rounds)");
     const std::vector<timing> timings = time_calls(plan.calls, cfg.repetitions);
     for (std::size_t i = 0; i < plan.rows.size(); ++i) finish_row(out.rows[plan.rows[i]], timings[i]);
+    for (std::size_t i = 0; i < fused_rows.size(); ++i) {
+        fused_row& r = out.fused[fused_rows[i]];
+        r.t = timings[plan.rows.size() + i];
+        r.measured = true;
+        if (r.t.repetitions == 1) r.note = "1 run";
+        r.gflops = r.flops / r.t.median_seconds / 1e9;
+    }
     data.clear();
+    fused_f64.clear();
+    fused_f32.clear();
     if (cfg.peers) {
         say("running the numpy peer");
         out.numpy = run_numpy_peer(cfg.python, cfg.peers_dir + "/numpy_peer.py", cfg.shapes, cfg.repetitions, out.threads);
         say("running the libtorch peer");
-        out.torch = run_torch_peer(cfg.torch_peer, cfg.shapes, cfg.repetitions, out.threads);
+        out.torch = run_torch_peer(cfg.torch_peer, cfg.shapes, cfg.fused_shapes, cfg.repetitions, out.threads);
     } else {
         out.numpy.name = "numpy";
         out.torch.name = "torch";
         out.numpy.reason = out.torch.reason = "disabled (--no-peers)";
     }
     for (auto& r : out.rows) attach_peers(r, out.numpy, out.torch);
+    for (auto& r : out.fused)
+        if (const auto* t = out.torch.find_fused(r.s, r.dtype); t && r.measured) {
+            r.torch_seconds = t->median_seconds;
+            r.speedup_torch = t->median_seconds / r.t.median_seconds;
+        }
 
     if (cfg.certify) {
         const shape s = cfg.certify_shape;

@@ -2,6 +2,10 @@
 // each shape against the machine's bounds and the peers, and the certification of a full gradient
 // against PyTorch's gradcheck. Rendering is in bench/report.hpp.
 //
+// Fused rows: the vectorized built-in's fused linear cross-entropy (blocked GEMMs, one thread)
+// at (N, D, V), mean over hard labels with ignore_index −100 (none ignored) and a bias, against
+// torch's cross_entropy(linear(H, W, b), y) with its backward; flops = 6·N·D·V (H·Wᵀ, G·W, Gᵀ·H).
+//
 // Per row: flops = 4·N·D·C (2·N·D·C for X·W, 2·N·D·C for Xᵀ·dS); bytes = one read of X and W;
 // bandwidth bound = bytes / measured read bandwidth; compute bound = flops / measured GEMM peak of
 // the same type; ratio to a bound = our time / bound time (1 = at the bound); ratio to a peer =
@@ -35,6 +39,7 @@ struct bench_config {
     std::string torch_peer; // executable; empty: unavailable
     bool certify = true;
     shape certify_shape{500, 3073, 10};
+    std::vector<shape> fused_shapes{{256, 768, 50257}};  // (N, D, V): an LM head
     // naive is run once (not repeated) above this many flops and skipped above naive_skip_flops.
     double naive_skip_flops = 2e10;
     std::function<void(const std::string&)> progress;  // one line per step (stderr in the CLI)
@@ -55,6 +60,16 @@ struct impl_row {
     std::optional<double> speedup_numpy, speedup_torch;  // peer time / our time
 };
 
+struct fused_row {
+    shape s;               // (N, D, V)
+    std::string dtype;     // "f64", "f32"
+    bool measured = false;
+    std::string note;
+    timing t;
+    double flops = 0, gflops = 0;
+    std::optional<double> torch_seconds, speedup_torch;  // torch time / our time
+};
+
 struct certify_row {
     bool ran = false;
     std::string note;
@@ -71,6 +86,7 @@ struct bench_result {
     int repetitions = 0;
     bool quick = false;
     std::vector<impl_row> rows;
+    std::vector<fused_row> fused;
     peer_run numpy, torch;
     certify_row certify;
 };

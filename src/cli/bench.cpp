@@ -48,6 +48,11 @@ CLI::App* add_bench_command(CLI::App& app, bench_options& o) {
     cmd->add_flag("--quick", o.quick, "smoke run: small bound measurements, 2 repetitions, certification at 50x307x10");
     cmd->add_option("--threads", o.threads, "threads for gradproof, the bounds and the peers (default: GRADPROOF_THREADS or all)");
     cmd->add_option("--certify-shape", o.certify_shape, "shape of the full-gradient certification (default 500x3073x10)");
+    cmd->add_option("--fused-shapes", o.fused_shapes,
+                    "NxDxV shapes of the fused linear cross-entropy rows, comma-separated; \"\" for none "
+                    "(default 256x768x50257; 32x128x8192 with --quick)")
+        ->delimiter(',')
+        ->expected(0, -1);
     cmd->add_flag("--no-certify", o.no_certify, "skip the certification");
     cmd->add_flag("--no-peers", o.no_peers, "skip numpy, libtorch and gradcheck");
     cmd->add_option("--python", o.python, "Python with numpy and torch for the peers (default /usr/bin/python3)");
@@ -70,6 +75,13 @@ int run_bench_command(const bench_options& o) {
     cfg.threads = o.threads ? *o.threads : 0;
     if (!o.certify_shape.empty()) cfg.certify_shape = parse_shape(o.certify_shape, "--certify-shape");
     else if (o.quick) cfg.certify_shape = {50, 307, 10};
+    if (o.fused_shapes) {
+        cfg.fused_shapes.clear();
+        for (const auto& s : *o.fused_shapes)
+            if (!s.empty()) cfg.fused_shapes.push_back(parse_shape(s, "--fused-shapes"));
+    } else if (o.quick) {
+        cfg.fused_shapes = {{32, 128, 8192}};
+    }
     cfg.certify = !o.no_certify;
     cfg.peers = !o.no_peers;
     cfg.python = o.python;

@@ -66,6 +66,7 @@ int run_check(const check_options& o, const std::string& command_line);
 // gradproof bench (cli/bench.cpp; measuring code in src/bench/).
 struct bench_options {
     std::vector<std::string> shapes;  // NxDxC
+    std::optional<std::vector<std::string>> fused_shapes;  // NxDxV; an empty value: none
     std::optional<int> repetitions, threads;
     bool quick = false, no_certify = false, no_peers = false, quiet = false;
     std::string certify_shape;

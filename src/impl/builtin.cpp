@@ -27,8 +27,8 @@ struct naive_with_options : impl::naive {
     }
 };
 
-// vectorized plus the Eigen array form of cross-entropy with options; the fused loss shares the
-// row loop (its logits are formed a row at a time either way).
+// vectorized plus the Eigen array form of cross-entropy with options and the blocked (GEMM) form
+// of the fused loss.
 struct vectorized_with_options : impl::vectorized {
     template <class T>
     static ce_ex_result<T> cross_entropy_ex(const ce_ex_input<T>& in) {
@@ -36,13 +36,13 @@ struct vectorized_with_options : impl::vectorized {
     }
     template <class T>
     static fused_ce_result<T> fused_linear_cross_entropy(const fused_ce_input<T>& in) {
-        return impl::fused_linear_cross_entropy<T>(in);
+        return impl::fused_linear_cross_entropy_blocked<T>(in);
     }
     static ce_ex_result<float> cross_entropy_ex_half(half_format f, const ce_ex_input<float>& in) {
         return impl::cross_entropy_ex_vectorized_half(f, in);
     }
     static fused_ce_result<float> fused_linear_cross_entropy_half(half_format f, const fused_ce_input<float>& in) {
-        return impl::fused_linear_cross_entropy_half(f, in);
+        return impl::fused_linear_cross_entropy_blocked_half(f, in);
     }
 };
 

@@ -36,6 +36,7 @@
 #include "core/validate.hpp"
 #include "impl/math.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -486,6 +487,56 @@ fused_ce_result<T> fused_linear_cross_entropy_as(const fused_ce_input<T>& in) {
     return r;
 }
 
+// The same loss with the products of `block` rows at a time formed by Eigen's GEMM:
+// logits_B = H_B·Wᵀ + b, the row loop over B, then dhidden_B = G_B·W, dweight += G_Bᵀ·H_B and
+// dbias += Σ_B G_B. Every output is a sum of the same products as in the row form, in another
+// order (blocked, possibly with FMA), so the row form's error bounds (γ of the number of terms,
+// whatever the order) hold unchanged. Peak memory beyond the outputs: two block × v matrices.
+template <class Policy, class T, class A = T>
+fused_ce_result<T> fused_linear_cross_entropy_blocked_as(const fused_ce_input<T>& in, Eigen::Index block = 64) {
+    validate_fused_ce(in);
+    using mat = matrix<A>;
+    const Eigen::Index n = in.n(), d = in.d(), v = in.v();
+    const ce_options o = Policy::fused_options(in.options);
+    const auto p = make_ce_problem<Policy, A, T>(n, v, o, &in.labels, nullptr, in.class_weights, in.dloss);
+    const mat weight = in.weight.template cast<A>();
+    Eigen::Matrix<A, 1, Eigen::Dynamic> bias = Eigen::Matrix<A, 1, Eigen::Dynamic>::Zero(v), dbias = bias;
+    for (Eigen::Index j = 0; in.has_bias && j < v; ++j) bias(j) = static_cast<A>(in.bias[static_cast<std::size_t>(j)]);
+    mat dweight = mat::Zero(v, d), hidden_b, logits_b, grad_b;
+    Eigen::Index begin = 0, end = 0;  // the rows whose logits are in logits_b
+    fused_ce_result<T> r;
+    r.dhidden = matrix<T>::Zero(n, d);
+    auto flush = [&] {
+        if (end == begin) return;
+        r.dhidden.middleRows(begin, end - begin) = (grad_b * weight).template cast<T>();
+        dweight.noalias() += grad_b.transpose() * hidden_b;
+        dbias += grad_b.colwise().sum();
+        begin = end;
+    };
+    const auto loss = ce_run<Policy, A>(
+        p,
+        [&](Eigen::Index i, A* x) {
+            if (i >= end) {
+                flush();
+                begin = i;
+                end = std::min(n, i + block);
+                hidden_b = in.hidden.middleRows(begin, end - begin).template cast<A>();
+                logits_b.noalias() = hidden_b * weight.transpose();
+                if (in.has_bias) logits_b.rowwise() += bias;
+                grad_b = mat::Zero(end - begin, v);  // rows without a term keep a zero gradient
+            }
+            std::copy_n(&logits_b(i - begin, 0), v, x);
+            // Finite H, W and b can still overflow to a non-finite logit.
+            if (const int st = ce_row_status(x, v, o.softcap > 0)) throw_bad_row("hidden", st, i, "logit of H·Wᵀ + b");
+        },
+        [&](Eigen::Index i, const A* g) { std::copy_n(g, v, &grad_b(i - begin, 0)); });
+    flush();
+    r.loss = narrow<T>(loss);
+    r.dweight = dweight.template cast<T>();
+    if (in.has_bias) r.dbias.assign(dbias.data(), dbias.data() + v);
+    return r;
+}
+
 // bf16/f16 storage: each input value must be exact in the format.
 inline void check_half_exact(half_format f, const float* x, Eigen::Index size, const char* argument) {
     for (Eigen::Index k = 0; k < size; ++k)
@@ -526,14 +577,14 @@ ce_ex_result<float> cross_entropy_ex_half_as(half_format f, const ce_ex_input<fl
     return r;
 }
 
-template <class Policy>
-fused_ce_result<float> fused_linear_cross_entropy_half_as(half_format f, const fused_ce_input<float>& in) {
+template <class Policy, class Compute>
+fused_ce_result<float> fused_linear_cross_entropy_half_as(half_format f, const fused_ce_input<float>& in, Compute&& compute) {
     check_half_exact(f, in.hidden, "hidden");
     check_half_exact(f, in.weight, "weight");
     if (in.has_bias) check_half_exact(f, in.bias, "bias");
     check_half_exact(f, in.class_weights, "class_weights");
     check_half_exact(f, in.dloss, "dloss");
-    fused_ce_result<float> r = fused_linear_cross_entropy_as<Policy, float, float>(in);
+    fused_ce_result<float> r = compute(in);
     round_all_half<Policy>(f, r.loss);
     round_all_half<Policy>(f, r.dhidden);
     round_all_half<Policy>(f, r.dweight);
@@ -650,7 +701,22 @@ inline ce_ex_result<float> cross_entropy_ex_vectorized_half(half_format f, const
 }
 
 inline fused_ce_result<float> fused_linear_cross_entropy_half(half_format f, const fused_ce_input<float>& in) {
-    return detail::fused_linear_cross_entropy_half_as<detail::ce_semantics>(f, in);
+    return detail::fused_linear_cross_entropy_half_as<detail::ce_semantics>(f, in, [](const fused_ce_input<float>& x) {
+        return detail::fused_linear_cross_entropy_as<detail::ce_semantics, float, float>(x);
+    });
+}
+
+// Fused linear cross-entropy with the products of 64 rows at a time by Eigen's GEMM (the
+// vectorized built-in's; the row form's semantics and error bounds).
+template <class T, class A = T>
+fused_ce_result<T> fused_linear_cross_entropy_blocked(const fused_ce_input<T>& in) {
+    return detail::fused_linear_cross_entropy_blocked_as<detail::ce_semantics, T, A>(in);
+}
+
+inline fused_ce_result<float> fused_linear_cross_entropy_blocked_half(half_format f, const fused_ce_input<float>& in) {
+    return detail::fused_linear_cross_entropy_half_as<detail::ce_semantics>(f, in, [](const fused_ce_input<float>& x) {
+        return detail::fused_linear_cross_entropy_blocked_as<detail::ce_semantics, float, float>(x);
+    });
 }
 
 }  // namespace gradproof::impl

@@ -20,8 +20,8 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
     std::filesystem::create_directories(dir);
     const auto json_path = dir / "bench.json";
     std::filesystem::remove(json_path);
-    const auto o = run("bench --quick -q --shapes 8x16x4 --certify-shape 12x20x4 --torch-peer /nonexistent/torch_peer --json " +
-                       json_path.string());
+    const auto o = run("bench --quick -q --shapes 8x16x4 --certify-shape 12x20x4 --fused-shapes 4x8x16 "
+                       "--torch-peer /nonexistent/torch_peer --json " + json_path.string());
     ASSERT_EQ(o.exit_code, 0) << o.out;
     EXPECT_NE(o.out.find("vectorized f64"), std::string::npos) << o.out;
     EXPECT_NE(o.out.find("torch: n/a"), std::string::npos) << o.out;
@@ -48,6 +48,16 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
         EXPECT_GT(row["median_seconds"].get<double>(), 0);
         EXPECT_TRUE(row["torch_seconds"].is_null());
     }
+    // The fused linear cross-entropy rows: vectorized f64 and f32 at (4, 8, 16).
+    ASSERT_EQ(j.at("fused_rows").size(), 2u);
+    for (const auto& row : j["fused_rows"]) {
+        EXPECT_EQ(row["v"].get<int>(), 16);
+        EXPECT_TRUE(row["measured"].get<bool>());
+        EXPECT_GT(row["median_seconds"].get<double>(), 0);
+        EXPECT_DOUBLE_EQ(row["flops"].get<double>(), 6.0 * 4 * 8 * 16);
+        EXPECT_TRUE(row["torch_seconds"].is_null());
+    }
+    EXPECT_NE(o.out.find("fused linear cross-entropy"), std::string::npos) << o.out;
     ASSERT_EQ(j.at("peers").size(), 2u);
     EXPECT_FALSE(j["peers"][1]["available"].get<bool>());
     EXPECT_NE(j["peers"][1]["reason"].get<std::string>().find("not found"), std::string::npos);
@@ -78,6 +88,7 @@ TEST(bench_cli, gradproof_isa_selects_the_kernel_build) {
 TEST(bench_cli, bad_options_are_one_line_and_exit_2) {
     for (const char* args : {"bench --shapes 8x16", "bench --shapes 0x1x1", "bench --repetitions 0",
                              "bench --threads 0", "bench --no-such-option", "bench --certify-shape 1x2x3x4",
+                             "bench --fused-shapes 4x8",
                              "bench --quick --no-peers --no-certify --shapes 2x2x2 --json /nonexistent/dir/b.json"}) {
         const auto o = run(args);
         EXPECT_EQ(o.exit_code, 2) << args << "\n" << o.out;

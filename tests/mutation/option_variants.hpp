@@ -37,7 +37,8 @@ struct option_variant {
             f, in, [](const ce_ex_input<float>& x) { return detail::cross_entropy_ex_as<Policy, float, float>(x); });
     }
     static fused_ce_result<float> fused_linear_cross_entropy_half(half_format f, const fused_ce_input<float>& in) {
-        return detail::fused_linear_cross_entropy_half_as<Policy>(f, in);
+        return detail::fused_linear_cross_entropy_half_as<Policy>(
+            f, in, [](const fused_ce_input<float>& x) { return detail::fused_linear_cross_entropy_as<Policy, float, float>(x); });
     }
 };
 
