@@ -34,6 +34,31 @@ std::string peer_line(const peer_run& p) {
     return fmt::format("{}: n/a — {}", p.name, p.reason);
 }
 
+void write_fused_certification(std::ostream& os, const fused_certify_row& c) {
+    os << "\n";
+    if (!c.ran) {
+        os << "certify fused linear cross-entropy: " << c.note << "\n";
+        return;
+    }
+    os << fmt::format("certify fused linear cross-entropy {} (vectorized, every element of loss, dhidden, dweight, "
+                      "dbias against enclosures from double GEMMs with a-priori bounds and 64-bit MPFI rows): "
+                      "certificate {}\n",
+                      shape_text(c.s), duration(c.certificate_seconds));
+    for (std::size_t k = 0; k < c.results.size(); ++k) {
+        const auto& cr = c.results[k];
+        os << fmt::format("  {}: {} — {} elements, implementation {}, certification {} (", cr.dtype,
+                          cr.passed ? "PASS" : "FAIL", cr.elements, duration(c.implementation_seconds[k]),
+                          duration(cr.total_seconds));
+        for (std::size_t i = 0; i < cr.stages.size(); ++i)
+            os << (i ? "; " : "") << cr.stages[i].name << " " << duration(cr.stages[i].seconds);
+        os << ")\n";
+        for (const auto& p : cr.parts)
+            os << fmt::format("    {:<8} max {:.3g} ULP, worst margin {:.3g} at [{},{}], widest enclosure {:.2g} of its "
+                              "tolerance{}\n",
+                              p.name, p.max_ulps, p.worst_margin, p.worst_row, p.worst_col, p.max_width_relative,
+                              p.passed ? "" : "  FAIL");
+    }
+}
 }  // namespace
 
 void write_bench_table(std::ostream& os, const bench_result& r) {
@@ -98,6 +123,8 @@ void write_bench_table(std::ostream& os, const bench_result& r) {
         }
     }
     if (starred) os << "* one run (the warm-up took longer than 2 s): not a median\n";
+
+    write_fused_certification(os, r.fused_certify);
 
     const auto& c = r.certify;
     os << "\n";
@@ -219,6 +246,27 @@ void write_bench_json(std::ostream& os, const bench_result& r) {
                              {"atol", g.atol}, {"rtol", g.rtol}};
     }
     j["certify"] = cert;
+    const auto& fc = r.fused_certify;
+    json fcj = {{"ran", fc.ran}, {"note", fc.note}};
+    if (fc.ran) {
+        json results = json::array();
+        for (std::size_t k = 0; k < fc.results.size(); ++k) {
+            const auto& cr = fc.results[k];
+            json parts = json::array(), stages = json::array();
+            for (const auto& p : cr.parts)
+                parts.push_back({{"name", p.name}, {"elements", p.elements}, {"max_ulps", p.max_ulps},
+                                 {"worst_margin", p.worst_margin}, {"worst_element", {p.worst_row, p.worst_col}},
+                                 {"max_enclosure_width_relative_to_tolerance", p.max_width_relative},
+                                 {"passed", p.passed}});
+            for (const auto& st : cr.stages) stages.push_back({{"name", st.name}, {"seconds", st.seconds}});
+            results.push_back({{"dtype", cr.dtype}, {"passed", cr.passed}, {"elements", cr.elements},
+                               {"implementation_seconds", fc.implementation_seconds[k]},
+                               {"total_seconds", cr.total_seconds}, {"parts", parts}, {"stages", stages}});
+        }
+        fcj.update({{"n", fc.s.n}, {"d", fc.s.d}, {"v", fc.s.c}, {"certificate_seconds", fc.certificate_seconds},
+                    {"results", results}});
+    }
+    j["certify_fused"] = fcj;
     os << j.dump(2) << "\n";
 }
 

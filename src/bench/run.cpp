@@ -160,6 +160,49 @@ void attach_peers(impl_row& r, const peer_run& numpy, const peer_run& torch) {
     }
 }
 
+template <class T>
+fused_ce_input<double> as_double(const fused_ce_input<T>& in) {
+    fused_ce_input<double> d;
+    d.hidden = in.hidden.template cast<double>();
+    d.weight = in.weight.template cast<double>();
+    d.bias.assign(in.bias.begin(), in.bias.end());
+    d.has_bias = in.has_bias;
+    d.labels = in.labels;
+    d.options = in.options;
+    d.class_weights.assign(in.class_weights.begin(), in.class_weights.end());
+    d.dloss.assign(in.dloss.begin(), in.dloss.end());
+    return d;
+}
+
+template <class F>
+auto timed(double& seconds, F&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = f();
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+void certify_fused_gradient(const subject& vec, const bench_config& cfg, bench_result& out,
+                            const std::function<void(const std::string&)>& say) {
+    const shape s = cfg.fused_certify_shape;
+    say("certifying every element of a fused linear cross-entropy result at " + s.text());
+    fused_certify_row& c = out.fused_certify;
+    c.s = s;
+    const fused_ce_input<float> in32 = fused_problem<float>(s);
+    const fused_ce_input<double> in = as_double(in32);
+    double t64 = 0, t32 = 0;
+    const auto out64 = timed(t64, [&] { return vec.f64.fused_linear_cross_entropy(in); });
+    const auto out32 = timed(t32, [&] { return vec.f32.fused_linear_cross_entropy(in32); });
+    fused_certify_options o;
+    o.threads = static_cast<unsigned>(out.threads);
+    const fused_certificate cert = timed(c.certificate_seconds, [&] { return certify_fused(in, o); });
+    c.results.push_back(compare_fused(cert, in, out64));
+    c.implementation_seconds.push_back(t64);
+    c.results.push_back(compare_fused(cert, in, out32));
+    c.implementation_seconds.push_back(t32);
+    c.ran = true;
+}
+
 }  // namespace
 
 std::vector<shape> default_shapes() {
@@ -249,8 +292,9 @@ bench_result run_bench(const bench_config& cfg) {
         } else {
             c.gradcheck.reason = "disabled (--no-peers)";
         }
+        certify_fused_gradient(*vec, cfg, out, say);
     } else {
-        out.certify.note = "disabled (--no-certify)";
+        out.certify.note = out.fused_certify.note = "disabled (--no-certify)";
     }
     return out;
 }

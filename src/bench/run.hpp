@@ -15,6 +15,7 @@
 #pragma once
 
 #include "bench/certify.hpp"
+#include "bench/certify_fused.hpp"
 #include "bench/machine.hpp"
 #include "bench/peers.hpp"
 #include "bench/timing.hpp"
@@ -40,6 +41,7 @@ struct bench_config {
     bool certify = true;
     shape certify_shape{500, 3073, 10};
     std::vector<shape> fused_shapes{{256, 768, 50257}};  // (N, D, V): an LM head
+    shape fused_certify_shape{256, 768, 50257};          // certified with `certify`
     // naive is run once (not repeated) above this many flops and skipped above naive_skip_flops.
     double naive_skip_flops = 2e10;
     std::function<void(const std::string&)> progress;  // one line per step (stderr in the CLI)
@@ -80,6 +82,17 @@ struct certify_row {
     gradcheck_run gradcheck;
 };
 
+// Every element of the vectorized built-in's fused linear cross-entropy result (f64 and f32, on
+// the same float-valued data: one certificate serves both) at an LM-head shape.
+struct fused_certify_row {
+    bool ran = false;
+    std::string note;
+    shape s;                                      // (N, D, V)
+    double certificate_seconds = 0;               // the enclosures (certify_fused)
+    std::vector<double> implementation_seconds;   // one call per result
+    std::vector<fused_certification> results;     // f64, f32
+};
+
 struct bench_result {
     machine_info machine;
     int threads = 0;
@@ -89,6 +102,7 @@ struct bench_result {
     std::vector<fused_row> fused;
     peer_run numpy, torch;
     certify_row certify;
+    fused_certify_row fused_certify;
 };
 
 bench_result run_bench(const bench_config& config);

@@ -53,7 +53,10 @@ CLI::App* add_bench_command(CLI::App& app, bench_options& o) {
                     "(default 256x768x50257; 32x128x8192 with --quick)")
         ->delimiter(',')
         ->expected(0, -1);
-    cmd->add_flag("--no-certify", o.no_certify, "skip the certification");
+    cmd->add_option("--certify-fused-shape", o.certify_fused_shape,
+                    "NxDxV shape of the fused linear cross-entropy certification (default 256x768x50257; "
+                    "32x128x8192 with --quick)");
+    cmd->add_flag("--no-certify", o.no_certify, "skip both certifications");
     cmd->add_flag("--no-peers", o.no_peers, "skip numpy, libtorch and gradcheck");
     cmd->add_option("--python", o.python, "Python with numpy and torch for the peers (default /usr/bin/python3)");
     cmd->add_option("--torch-peer", o.torch_peer, "libtorch peer executable (default: the one built with gradproof)");
@@ -82,6 +85,10 @@ int run_bench_command(const bench_options& o) {
     } else if (o.quick) {
         cfg.fused_shapes = {{32, 128, 8192}};
     }
+    if (!o.certify_fused_shape.empty())
+        cfg.fused_certify_shape = parse_shape(o.certify_fused_shape, "--certify-fused-shape");
+    else if (o.quick)
+        cfg.fused_certify_shape = {32, 128, 8192};
     cfg.certify = !o.no_certify;
     cfg.peers = !o.no_peers;
     cfg.python = o.python;

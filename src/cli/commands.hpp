@@ -70,6 +70,7 @@ struct bench_options {
     std::optional<int> repetitions, threads;
     bool quick = false, no_certify = false, no_peers = false, quiet = false;
     std::string certify_shape;
+    std::string certify_fused_shape;  // NxDxV
     std::string python = "/usr/bin/python3";
     std::optional<std::string> torch_peer;
     std::string json_path;

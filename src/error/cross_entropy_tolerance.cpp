@@ -242,8 +242,11 @@ fused_ce_tolerances fused_linear_cross_entropy_tolerance(const arithmetic& a, co
     const long double u = a.u_acc;
     const Eigen::Index n = hidden.rows(), d = hidden.cols(), v = weight.rows();
     // Stage 7: logits by a length-d dot product plus the bias.
-    const lmatrix absH = hidden.cwiseAbs(), absW = weight.cwiseAbs();
-    lmatrix in_err = absH * absW.transpose();
+    // The products of nonnegative matrices below are formed in double: a bound with a safety
+    // factor does not need more than γ_d ≈ 10⁻¹³ relative accuracy, and long double products are
+    // not vectorised (an LM-head shape takes minutes in long double, seconds in double).
+    const matrix<double> absH = hidden.cwiseAbs().cast<double>(), absW = weight.cwiseAbs().cast<double>();
+    lmatrix in_err = (absH * absW.transpose()).cast<long double>();
     if (!bias.empty())
         for (Eigen::Index i = 0; i < n; ++i)
             for (Eigen::Index j = 0; j < v; ++j) in_err(i, j) += std::fabs(bias[static_cast<std::size_t>(j)]);
@@ -257,8 +260,9 @@ fused_ce_tolerances fused_linear_cross_entropy_tolerance(const arithmetic& a, co
     lmatrix dl = ref.ce.dlogits.cwiseAbs();
     for (Eigen::Index k = 0; k < dl.size(); ++k)
         if (!std::isfinite(dl.data()[k])) dl.data()[k] = 0;
-    const lmatrix eh = e.dl * absW + gamma(static_cast<long double>(v) + 2, u) * (dl * absW);
-    const lmatrix ew = e.dl.transpose() * absH + gamma(static_cast<long double>(n) + 2, u) * (dl.transpose() * absH);
+    const matrix<double> eh = ((e.dl + gamma(static_cast<long double>(v) + 2, u) * dl).cast<double>() * absW);
+    const matrix<double> ew =
+        ((e.dl + gamma(static_cast<long double>(n) + 2, u) * dl).cast<double>().transpose() * absH);
     t.dhidden.resize(n, d);
     t.dweight.resize(v, d);
     for (Eigen::Index i = 0; i < n; ++i)

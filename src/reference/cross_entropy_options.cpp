@@ -67,6 +67,7 @@ struct point_ar {
     static void tanh(ptr o, src a) { mpfr_tanh(o, a, r); }
     static void sech(ptr o, src a) { mpfr_sech(o, a, r); }
     static void set_nan(ptr o) { mpfr_set_nan(o); }
+    static void widen(ptr, double) {}  // the point reference reads exact logits only
 };
 
 struct interval_ar {
@@ -103,6 +104,75 @@ struct interval_ar {
         mpfr_set_nan(&o->left);
         mpfr_set_nan(&o->right);
     }
+    // o ← [lo − r, hi + r], rounded outward (a logit known to within ±r).
+    static void widen(ptr o, double r) {
+        if (r == 0) return;
+        MPFR_DECL_INIT(e, 53);
+        mpfr_set_d(e, r, MPFR_RNDU);
+        mpfi_increase(o, e);
+    }
+};
+
+// interval_ar with exp evaluated in double with certified bounds (the rows of a fused
+// certification at an LM-head shape hold 10⁷ exps; mpfi_exp costs ≈ 2 µs each). The result is
+// the interval [L(lo), U(hi)] (exp is increasing), from
+//   e^a = e^(k_hi)·e^(k_lo/1024)·e^r,  k = ⌊1024·a⌋ = 1024·k_hi + k_lo, r = a − k/1024 ∈ [0, 2^-10),
+// with both table factors enclosed by MPFR (directed rounding) and e^r by the Taylor polynomial
+// P₅(r) = Σ_{m≤5} r^m/m! (remainder ≤ r⁶/720·e^r < 2^-69 ≤ u·2^-16, u = 2^-53, relative, P₅ ≥ 1).
+// 1024·a and r are exact (a scaling by a power of two; r is a multiple of ulp(a) below 2^-10).
+// Horner on positive data with three rounded coefficients errs by ≤ γ₁₁ < 15u relative (Higham,
+// ASNA 2nd ed., §5.1), so e^r ∈ [P̃(1 − 16u), P̃(1 + 17u)]. The two products c = fl(fl(E₁E₂)·P̃)
+// add (1 ± u)², so e^a ≥ c_lo(1 − 19u) and e^a ≤ c_hi(1 + 20u); the final scalings by (1 − 20u)
+// and (1 + 22u) round once more and still stay on the right side ((1 − 20u)(1 + u) ≤ 1 − 19u,
+// (1 + 22u)(1 − u) ≥ 1 + 20u). Outside [−690, 700] (subnormal or overflowing products) mpfi_exp
+// is used instead.
+struct interval_fast_exp_ar : interval_ar {
+    static constexpr int lo_k = -690, hi_k = 700;
+    struct tables {
+        double e1_lo[hi_k - lo_k + 1], e1_hi[hi_k - lo_k + 1], e2_lo[1024], e2_hi[1024];
+        tables() {
+            MPFR_DECL_INIT(t, 64);
+            for (int k = lo_k; k <= hi_k; ++k) {
+                mpfr_set_si(t, k, MPFR_RNDN);
+                mpfr_exp(t, t, MPFR_RNDD);
+                e1_lo[k - lo_k] = mpfr_get_d(t, MPFR_RNDD);
+                mpfr_set_si(t, k, MPFR_RNDN);
+                mpfr_exp(t, t, MPFR_RNDU);
+                e1_hi[k - lo_k] = mpfr_get_d(t, MPFR_RNDU);
+            }
+            for (int k = 0; k < 1024; ++k) {
+                mpfr_set_si_2exp(t, k, -10, MPFR_RNDN);
+                mpfr_exp(t, t, MPFR_RNDD);
+                e2_lo[k] = mpfr_get_d(t, MPFR_RNDD);
+                mpfr_set_si_2exp(t, k, -10, MPFR_RNDN);
+                mpfr_exp(t, t, MPFR_RNDU);
+                e2_hi[k] = mpfr_get_d(t, MPFR_RNDU);
+            }
+        }
+    };
+    static const tables& table() {
+        static const tables t;
+        return t;
+    }
+    // c_lo or c_hi: E₁·E₂·P̃ at a (lower table bounds when lower).
+    static double product(double a, bool lower) {
+        const tables& t = table();
+        const double k = std::floor(a * 1024.0);
+        const double k_hi = std::floor(k / 1024.0);
+        const int i1 = static_cast<int>(k_hi) - lo_k, i2 = static_cast<int>(k - 1024.0 * k_hi);
+        const double r = a - k / 1024.0;
+        const double p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120)))));
+        return lower ? t.e1_lo[i1] * t.e2_lo[i2] * p : t.e1_hi[i1] * t.e2_hi[i2] * p;
+    }
+    static void exp(ptr o, src a) {
+        const double lo = mpfr_get_d(&a->left, MPFR_RNDD), hi = mpfr_get_d(&a->right, MPFR_RNDU);
+        if (!(lo >= lo_k && hi < hi_k)) {  // also NaN
+            mpfi_exp(o, a);
+            return;
+        }
+        constexpr double u = 0x1p-53;
+        mpfi_interv_d(o, product(lo, true) * (1 - 20 * u), product(hi, false) * (1 + 22 * u));
+    }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +193,7 @@ struct problem {
     mpfr_num class_weight_sum{MPFR_PREC_MIN};  // Σ_c w_c (exact); C without weights
     long double w_ld = 1, k_ld = 1;
     unsigned long count = 0;  // K
+    const double* radius = nullptr;  // n×c, row-major: each logit is only known to within ± radius
     bool all_ignored = false;
 
     problem(Eigen::Index n_, Eigen::Index c_, bool soft_, bool weighted_, std::size_t n_dloss)
@@ -253,10 +324,12 @@ public:
     template <class Sink>
     void run(Eigen::Index i, const mpfr_vec& x, Sink& sink) {
         const Eigen::Index off = i * c_;
+        const double* rad = pb_.radius != nullptr ? pb_.radius + off : nullptr;
         // Soft cap and its chain factor sech²(x/cap) = 1 − tanh²(x/cap).
         for (Eigen::Index j = 0; j < c_; ++j) {
             if (pb_.capped) {
                 Ar::set_fr(t_, x[off + j]);
+                if (rad != nullptr) Ar::widen(t_, rad[j]);
                 Ar::div_fr(t_, t_, pb_.cap);
                 Ar::tanh(z_[j], t_);
                 Ar::mul_fr(z_[j], z_[j], pb_.cap);
@@ -264,6 +337,7 @@ public:
                 Ar::sqr(chain_[j], chain_[j]);
             } else {
                 Ar::set_fr(z_[j], x[off + j]);
+                if (rad != nullptr) Ar::widen(z_[j], rad[j]);
             }
             sink.z(i, j, z_[j]);
         }
@@ -281,8 +355,13 @@ public:
             }
             if (pb_.capped)
                 Ar::sub(d_[j], z_[j], z_[k]);
-            else
+            else if (rad == nullptr)
                 Ar::diff_fr(d_[j], x[off + j], x[off + k]);
+            else {  // (x_j ± r_j) − (x_k ± r_k)
+                Ar::diff_fr(d_[j], x[off + j], x[off + k]);
+                Ar::widen(d_[j], rad[j]);
+                Ar::widen(d_[j], rad[k]);
+            }
             Ar::exp(e_[j], d_[j]);
             Ar::add(S_, S_, e_[j]);
         }
@@ -532,22 +611,41 @@ ce_options_reference run_point(const problem& pb, const mpfr_vec& x, mpfr_prec_t
 }
 
 
+// The midpoint of an enclosure, to nearest long double (an approximate value for the tolerance model).
+long double mid_ld(mpfi_srcptr v) {
+    MPFR_DECL_INIT(m, ld_digits);
+    mpfi_mid(m, v);
+    return to_ld(m);
+}
+
 struct interval_sink {
     certified_ce_options& r;
     mpfi_vec& ce;
     mpfi_vec& zl;
     std::vector<char>& undefined_rows;
+    ce_options_reference* mids = nullptr;  // optional: the enclosures' midpoints
 
-    void z(Eigen::Index, Eigen::Index, mpfi_srcptr) {}
-    void p(Eigen::Index, Eigen::Index, mpfi_srcptr) {}
+    void z(Eigen::Index i, Eigen::Index j, mpfi_srcptr v) {
+        if (mids != nullptr) mids->z(i, j) = mid_ld(v);
+    }
+    void p(Eigen::Index i, Eigen::Index j, mpfi_srcptr v) {
+        if (mids != nullptr) mids->probs(i, j) = mid_ld(v);
+    }
     void dl(Eigen::Index i, Eigen::Index j, mpfi_srcptr v) {
         const enclosure e = to_enclosure(v);
         r.dlogits.lo(i, j) = e.lo;
         r.dlogits.hi(i, j) = e.hi;
+        if (mids != nullptr) mids->dlogits(i, j) = mid_ld(v);
     }
-    void row(Eigen::Index i, mpfi_srcptr, mpfi_srcptr ce_i, mpfi_srcptr zl_i) {
+    void row(Eigen::Index i, mpfi_srcptr lse, mpfi_srcptr ce_i, mpfi_srcptr zl_i) {
         mpfi_set(ce[i], ce_i);
         mpfi_set(zl[i], zl_i);
+        if (mids != nullptr) {
+            const auto k = static_cast<std::size_t>(i);
+            mids->lse[k] = mid_ld(lse);
+            mids->row_ce[k] = mid_ld(ce_i);
+            mids->row_zloss[k] = mid_ld(zl_i);
+        }
     }
     void undefined(Eigen::Index i, bool ignored) {
         r.dlogits.lo.row(i).setConstant(ignored ? 0 : ld_nan);
@@ -555,8 +653,52 @@ struct interval_sink {
         mpfi_set_ui(ce[i], 0);
         mpfi_set_ui(zl[i], 0);
         undefined_rows[static_cast<std::size_t>(i)] = ignored ? 0 : 1;
+        if (mids != nullptr) {
+            const auto k = static_cast<std::size_t>(i);
+            mids->probs.row(i).setConstant(ld_nan);
+            mids->lse[k] = ld_nan;
+            mids->row_ce[k] = ignored ? 0 : ld_nan;
+            mids->row_zloss[k] = ignored ? 0 : ld_nan;
+            mids->dlogits.row(i).setConstant(ignored ? 0 : ld_nan);
+        }
     }
 };
+
+// The certified rows and reduction on the logits x (and pb.radius, when set), in the arithmetic Ar.
+template <class Ar>
+certified_ce_options run_certified(const problem& pb, const mpfr_vec& x, mpfr_prec_t bits, unsigned threads,
+                                   ce_options_reference* mids) {
+    const Eigen::Index n = pb.n, c = pb.c;
+    certified_ce_options r;
+    r.dlogits.lo.resize(n, c);
+    r.dlogits.hi.resize(n, c);
+    if (mids != nullptr) {
+        mids->z.resize(n, c);
+        mids->probs.resize(n, c);
+        mids->dlogits.resize(n, c);
+        mids->lse.assign(static_cast<std::size_t>(n), 0);
+        mids->row_ce.assign(static_cast<std::size_t>(n), 0);
+        mids->row_zloss.assign(static_cast<std::size_t>(n), 0);
+    }
+    mpfi_vec ce(n, bits), zl(n, bits);
+    std::vector<char> undefined(static_cast<std::size_t>(n), 0);
+    interval_sink sink{r, ce, zl, undefined, mids};
+    evaluate_rows<Ar>(pb, x, bits, row_workers(pb, threads), sink);
+    r.loss.assign(pb.reduce == reduction::none ? static_cast<std::size_t>(n) : 1, enclosure{});
+    reduce<Ar>(pb, ce, zl, undefined, bits,
+               [&](Eigen::Index k, mpfi_srcptr v) { r.loss[static_cast<std::size_t>(k)] = to_enclosure(v); });
+    r.all_ignored = pb.all_ignored;
+    if (mids != nullptr) {
+        mids->loss.clear();
+        for (const enclosure& e : r.loss) mids->loss.push_back(e.lo + (e.hi - e.lo) / 2);
+        if (pb.reduce == reduction::mean) {
+            mids->ce_divisor = pb.w_ld;
+            mids->z_divisor = pb.k_ld;
+        }
+        mids->all_ignored = pb.all_ignored;
+    }
+    return r;
+}
 
 }  // namespace
 }  // namespace detail
@@ -586,21 +728,30 @@ certified_ce_options certify_cross_entropy_with_options(const lmatrix& logits, c
     validate_options(logits.rows(), logits.cols(), labels, o, class_weights, soft_targets, dloss, "logits");
     problem pb(logits.rows(), logits.cols(), soft_targets.size() > 0, !class_weights.empty(), dloss.size());
     setup(pb, labels, o, class_weights, soft_targets, dloss);
-    const Eigen::Index n = pb.n, c = pb.c;
-    mpfr_vec x(n * c, ld_digits);
+    mpfr_vec x(pb.n * pb.c, ld_digits);
     load(x, logits);
-    certified_ce_options r;
-    r.dlogits.lo.resize(n, c);
-    r.dlogits.hi.resize(n, c);
-    mpfi_vec ce(n, bits), zl(n, bits);
-    std::vector<char> undefined(static_cast<std::size_t>(n), 0);
-    interval_sink sink{r, ce, zl, undefined};
-    evaluate_rows<interval_ar>(pb, x, bits, row_workers(pb, threads), sink);
-    r.loss.assign(pb.reduce == reduction::none ? static_cast<std::size_t>(n) : 1, enclosure{});
-    reduce<interval_ar>(pb, ce, zl, undefined, bits,
-                        [&](Eigen::Index k, mpfi_srcptr v) { r.loss[static_cast<std::size_t>(k)] = to_enclosure(v); });
-    r.all_ignored = pb.all_ignored;
-    return r;
+    return run_certified<interval_ar>(pb, x, bits, threads, nullptr);
+}
+
+certified_ce_options certify_cross_entropy_with_options(const matrix<double>& logits, const matrix<double>& radius,
+                                                        const label_vector& labels, const ce_options& o,
+                                                        const std::vector<long double>& class_weights,
+                                                        const std::vector<long double>& dloss, unsigned bits,
+                                                        unsigned threads, ce_options_reference* midpoints) {
+    using namespace detail;
+    check_bits(bits);
+    if (radius.rows() != logits.rows() || radius.cols() != logits.cols())
+        throw_invalid("radius", "must have the logits' shape");
+    for (Eigen::Index k = 0; k < radius.size(); ++k)
+        if (!(radius.data()[k] >= 0) || !std::isfinite(radius.data()[k]))
+            throw_invalid("radius", "must hold finite values ≥ 0");
+    validate_options(logits.rows(), logits.cols(), labels, o, class_weights, lmatrix(), dloss, "logits");
+    problem pb(logits.rows(), logits.cols(), false, !class_weights.empty(), dloss.size());
+    setup(pb, labels, o, class_weights, lmatrix(), dloss);
+    pb.radius = radius.data();
+    mpfr_vec x(pb.n * pb.c, std::numeric_limits<double>::digits);
+    for (Eigen::Index k = 0; k < logits.size(); ++k) mpfr_set_d(x[k], logits.data()[k], MPFR_RNDN);
+    return run_certified<interval_fast_exp_ar>(pb, x, bits, threads, midpoints);
 }
 
 namespace detail {

@@ -129,4 +129,20 @@ certified_ce_options certify_cross_entropy_with_options(const lmatrix& logits, c
                                                         const std::vector<long double>& dloss,
                                                         unsigned bits = default_bits, unsigned threads = 0);
 
+// Enclosures when each logit is known only to lie within [logits − radius, logits + radius] (as a
+// product H·Wᵀ + b rounded in double with an a-priori error bound; bench/certify_fused.hpp): the
+// certified form above with every logit (and, with a cap, every x/cap) widened by its radius,
+// outward, before anything else; so the enclosures hold the exact values at every logit matrix
+// within the radii, the true one included. exp is evaluated in double with certified bounds
+// (cross_entropy_options.cpp states them): ≈ 10⁻¹⁵ relative, far below any radius a rounded
+// product carries, and 30× faster than MPFI's. midpoints (optional) receives the enclosures'
+// midpoints (z, probs, lse, row terms, dlogits, loss and the divisors) as the approximate point
+// reference the tolerance model needs. Hard labels only; validation as above, plus radius (shape,
+// negative or non-finite values).
+certified_ce_options certify_cross_entropy_with_options(const matrix<double>& logits, const matrix<double>& radius,
+                                                        const label_vector& labels, const ce_options& o,
+                                                        const std::vector<long double>& class_weights,
+                                                        const std::vector<long double>& dloss, unsigned bits = 64,
+                                                        unsigned threads = 0, ce_options_reference* midpoints = nullptr);
+
 }  // namespace gradproof::reference

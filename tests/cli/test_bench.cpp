@@ -21,6 +21,7 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
     const auto json_path = dir / "bench.json";
     std::filesystem::remove(json_path);
     const auto o = run("bench --quick -q --shapes 8x16x4 --certify-shape 12x20x4 --fused-shapes 4x8x16 "
+                       "--certify-fused-shape 6x10x30 "
                        "--torch-peer /nonexistent/torch_peer --json " + json_path.string());
     ASSERT_EQ(o.exit_code, 0) << o.out;
     EXPECT_NE(o.out.find("vectorized f64"), std::string::npos) << o.out;
@@ -68,6 +69,19 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
     EXPECT_EQ(c["fd_checks"].size(), 8u);
     EXPECT_TRUE(c.contains("gradcheck"));
     EXPECT_TRUE(c.contains("max_enclosure_width_ulps"));
+    // Every element of the fused result, f64 and f32: 1 loss + 6·10 + 30·10 + 30 bias.
+    const auto& fc = j.at("certify_fused");
+    EXPECT_TRUE(fc["ran"].get<bool>());
+    EXPECT_EQ(fc["v"].get<int>(), 30);
+    ASSERT_EQ(fc["results"].size(), 2u);
+    for (const auto& r : fc["results"]) {
+        EXPECT_TRUE(r["passed"].get<bool>()) << r.dump();
+        EXPECT_EQ(r["elements"].get<int>(), 1 + 60 + 300 + 30);
+        ASSERT_EQ(r["parts"].size(), 4u);
+        for (const auto& p : r["parts"]) EXPECT_LE(p["worst_margin"].get<double>(), 1.0);
+    }
+    EXPECT_EQ(fc["results"][1]["dtype"].get<std::string>(), "f32");
+    EXPECT_NE(o.out.find("certify fused linear cross-entropy (6, 10, 30)"), std::string::npos) << o.out;
 }
 
 // GRADPROOF_ISA selects the kernel build (and the build of the GEMM bound) for the process; an
@@ -88,7 +102,7 @@ TEST(bench_cli, gradproof_isa_selects_the_kernel_build) {
 TEST(bench_cli, bad_options_are_one_line_and_exit_2) {
     for (const char* args : {"bench --shapes 8x16", "bench --shapes 0x1x1", "bench --repetitions 0",
                              "bench --threads 0", "bench --no-such-option", "bench --certify-shape 1x2x3x4",
-                             "bench --fused-shapes 4x8",
+                             "bench --fused-shapes 4x8", "bench --certify-fused-shape 4x0x2",
                              "bench --quick --no-peers --no-certify --shapes 2x2x2 --json /nonexistent/dir/b.json"}) {
         const auto o = run(args);
         EXPECT_EQ(o.exit_code, 2) << args << "\n" << o.out;

@@ -1,0 +1,88 @@
+// Certification of every element of a fused linear cross-entropy result (loss, dhidden, dweight,
+// dbias) at an LM-head shape, (N, D, V) = (256, 768, 50 257): enclosures of the exact values,
+// then every output element of an implementation against them with the tolerance of
+// error/cross_entropy_tolerance.hpp. certify.hpp's exact superaccumulator products would take
+// hours there (3·N·D·V ≈ 3·10¹⁰ exact products), so the products are rounded double GEMMs with
+// a-priori error bounds instead, and the rows run in low-precision interval arithmetic.
+//
+// Error analysis (u = 2^-53; Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed.,
+// SIAM 2002, §3.1 and §3.5: a dot product of m terms computed in ANY order, with or without FMA,
+// errs by ≤ γ_m·Σ|terms|, γ_m = m·u/(1 − m·u), plus m·2^-1074 when products underflow):
+//  • logits S = H·Wᵀ + b: S̃ by Eigen's double GEMM (exact inputs: the entry points' inputs are
+//    doubles, floats or halves), then + b. |S − S̃| ≤ γ_{D+1}·(|H|·|W|ᵀ + |b|) + (D+1)·2^-1074 =: R.
+//    |H|·|W|ᵀ is itself a rounded GEMM of nonnegative terms, ≤ its computed value·(1 + 2γ_D); every
+//    radius is formed with one more factor (1 + 8u) for its own few roundings.
+//  • rows: reference::certify_cross_entropy_with_options on [S̃ − R, S̃ + R] (interval arithmetic,
+//    64-bit MPFI, exp in double with certified bounds): enclosures [lo, hi] of the loss and of
+//    every dlogit G, for every logit matrix within the radii, the true one included.
+//  • dhidden = G·W, dweight = Gᵀ·H, from the midpoints M = RN(mid [lo, hi]) (doubles) and radii
+//    ρ ≥ max(hi − M, M − lo): G·W ∈ M·W ± ρ·|W|, and M·W computed errs by ≤ γ_V·|M|·|W|, so
+//    dhidden ∈ fl(M·W) ± (ρ + γ_V·|M|)·|W|·(1 + 2γ_V + 8u) + (V+1)·2^-1074 (and likewise with N for
+//    dweight); dbias = Σ_i G_ij summed in long double: ± (Σρ + γ^ld_N·Σ|M|)·(1 + 8u).
+// The enclosures are therefore ≈ γ_D·|H|·|W|ᵀ wide on the logits, which is what a double
+// implementation's own tolerance allows (before the safety factor): the certificate resolves
+// float, bf16 and f16 implementations by 10⁶ and more, and double ones only to about their
+// tolerance; the report states the widest enclosure relative to its tolerance.
+//
+// The error of the implementation is measured against the point of the enclosure nearest to its
+// output (error/ulp.hpp's measure; any point of the enclosure may be the exact value).
+#pragma once
+
+#include "bench/certify.hpp"
+#include "core/cross_entropy_options.hpp"
+#include "reference/cross_entropy_options.hpp"
+
+#include <string>
+#include <vector>
+
+namespace gradproof::bench {
+
+struct fused_certify_options {
+    unsigned bits = 64;    // MPFI precision of the rows (≥ 64)
+    unsigned threads = 0;  // workers (0 = all hardware threads)
+};
+
+// Enclosures of the exact results at one input: [mid − rad, mid + rad] per element.
+struct fused_certificate {
+    long n = 0, d = 0, v = 0;
+    std::vector<reference::enclosure> loss;
+    matrix<double> dhidden_mid, dhidden_rad;  // n×d
+    matrix<double> dweight_mid, dweight_rad;  // v×d
+    std::vector<long double> dbias_mid, dbias_rad;
+    reference::fused_ce_reference midpoints;  // approximate values for the tolerance model
+    std::vector<stage_time> stages;
+};
+
+// Throws std::invalid_argument naming the argument for invalid inputs (those of
+// reference::fused_linear_cross_entropy, and hidden, weight, bias non-finite).
+fused_certificate certify_fused(const fused_ce_input<double>& in, const fused_certify_options& options = {});
+
+// One output of the implementation against the certificate.
+struct fused_part {
+    std::string name;               // "loss", "dhidden", "dweight", "dbias"
+    long elements = 0;
+    double max_ulps = 0;            // against the nearest point of each enclosure, ULPs of the output type
+    double worst_margin = 0;        // max |error| / tolerance (≤ 1 passes)
+    long worst_row = -1, worst_col = -1;
+    double max_width_relative = 0;  // widest enclosure / its element's tolerance (the resolution)
+    bool passed = true;
+};
+
+struct fused_certification {
+    long n = 0, d = 0, v = 0;
+    std::string dtype;  // of the implementation: "f64", "f32"
+    long elements = 0;
+    std::vector<fused_part> parts;
+    std::vector<stage_time> stages;  // the certificate's, then the tolerance and comparison stages
+    double total_seconds = 0;        // certificate + tolerances + comparison
+    bool passed = false;
+};
+
+// `in` is the double form of the input the implementation was called with (exact: T ⊂ double);
+// `out` its result in T = double or float. Throws std::invalid_argument when out's shapes do not
+// match.
+template <class T>
+fused_certification compare_fused(const fused_certificate& cert, const fused_ce_input<double>& in,
+                                  const fused_ce_result<T>& out);
+
+}  // namespace gradproof::bench
