@@ -17,21 +17,24 @@ const char* to_string(failure_kind k) {
     return "?";
 }
 
-void property_context::show(const char* name, const matrix<float>& m) {
-    std::ostringstream os;
-    print_matrix(os, name, m);
-    shown_.push_back({name, os.str(), true});
+namespace {
+template <class T>
+std::function<std::string()> matrix_text(const char* name, const matrix<T>& m) {
+    return [name = std::string(name), m] {
+        std::ostringstream os;
+        print_matrix(os, name.c_str(), m);
+        return os.str();
+    };
 }
-void property_context::show(const char* name, const matrix<double>& m) {
-    std::ostringstream os;
-    print_matrix(os, name, m);
-    shown_.push_back({name, os.str(), true});
-}
+}  // namespace
+
+void property_context::show(const char* name, const matrix<float>& m) { shown_.push_back({name, matrix_text(name, m), true}); }
+void property_context::show(const char* name, const matrix<double>& m) { shown_.push_back({name, matrix_text(name, m), true}); }
 
 template <class C>
 void property_context::record_main(const C& c) {
     if (!main_case_.has_value()) main_case_ = c;
-    shown_.push_back({"case", rc::toString(c), true});
+    shown_.push_back({"case", [c] { return rc::toString(c); }, true});
 }
 
 namespace {

@@ -45,10 +45,12 @@ struct margin_record {
     std::string worst_where;        // description of the element with the worst normwise margin
 };
 
+// Rendered only when a counterexample is printed: exact decimal forms of every element cost more
+// than many evaluations, and almost every evaluation passes.
 struct named_value {
     std::string name;
-    std::string text;        // multi-line values (matrices) start with a newline
-    bool labelled = false;   // the text names its own parts (W, X, y, reg): shown without the name
+    std::function<std::string()> text;  // multi-line values (matrices) start with a newline
+    bool labelled = false;               // the text names its own parts (W, X, y, reg): shown without the name
 };
 
 // A case to use instead of the next main-case draw: a loss_case<T> or logits_case<T> (either is
@@ -88,7 +90,7 @@ public:
     // actually passed): shown under its name.
     template <class V>
     void show(const char* name, const V& v) {
-        shown_.push_back({name, rc::toString(v)});
+        shown_.push_back({name, [v] { return rc::toString(v); }});
     }
 
     void show(const char* name, const matrix<float>& m);
@@ -142,9 +144,10 @@ public:
     std::string counterexample_text() const {
         std::string out;
         for (const auto& v : shown_) {
-            if (v.labelled) out += v.text.substr(v.text.empty() || v.text.front() != '\n' ? 0 : 1);
-            else if (!v.text.empty() && v.text.front() == '\n') out += v.name + ":" + v.text;
-            else out += v.name + " = " + v.text + "\n";
+            const std::string text = v.text();
+            if (v.labelled) out += text.substr(text.empty() || text.front() != '\n' ? 0 : 1);
+            else if (!text.empty() && text.front() == '\n') out += v.name + ":" + text;
+            else out += v.name + " = " + text + "\n";
         }
         return out;
     }

@@ -160,20 +160,6 @@ void attach_peers(impl_row& r, const peer_run& numpy, const peer_run& torch) {
     }
 }
 
-template <class T>
-fused_ce_input<double> as_double(const fused_ce_input<T>& in) {
-    fused_ce_input<double> d;
-    d.hidden = in.hidden.template cast<double>();
-    d.weight = in.weight.template cast<double>();
-    d.bias.assign(in.bias.begin(), in.bias.end());
-    d.has_bias = in.has_bias;
-    d.labels = in.labels;
-    d.options = in.options;
-    d.class_weights.assign(in.class_weights.begin(), in.class_weights.end());
-    d.dloss.assign(in.dloss.begin(), in.dloss.end());
-    return d;
-}
-
 template <class F>
 auto timed(double& seconds, F&& f) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -189,7 +175,7 @@ void certify_fused_gradient(const subject& vec, const bench_config& cfg, bench_r
     fused_certify_row& c = out.fused_certify;
     c.s = s;
     const fused_ce_input<float> in32 = fused_problem<float>(s);
-    const fused_ce_input<double> in = as_double(in32);
+    const fused_ce_input<double> in = cast<double>(in32);
     double t64 = 0, t32 = 0;
     const auto out64 = timed(t64, [&] { return vec.f64.fused_linear_cross_entropy(in); });
     const auto out32 = timed(t32, [&] { return vec.f32.fused_linear_cross_entropy(in32); });

@@ -48,7 +48,9 @@ CLI::App* add_bench_command(CLI::App& app, bench_options& o) {
     cmd->add_flag("--quick", o.quick, "smoke run: small bound measurements, 2 repetitions, certification at 50x307x10");
     cmd->add_option("--threads", o.threads, "threads for gradproof, the bounds and the peers (default: GRADPROOF_THREADS or all)");
     cmd->add_option("--certify-shape", o.certify_shape, "shape of the full-gradient certification (default 500x3073x10)");
-    cmd->add_option("--fused-shapes", o.fused_shapes,
+    // A callback rather than a bound optional: CLI11 leaves a bound optional unset for `""`.
+    cmd->add_option_function<std::vector<std::string>>(
+           "--fused-shapes", [&o](const std::vector<std::string>& v) { o.fused_shapes = v; },
                     "NxDxV shapes of the fused linear cross-entropy rows, comma-separated; \"\" for none "
                     "(default 256x768x50257; 32x128x8192 with --quick)")
         ->delimiter(',')

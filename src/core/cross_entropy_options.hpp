@@ -73,6 +73,22 @@ struct fused_ce_input {
     Eigen::Index v() const { return weight.rows(); }
 };
 
+// The same input in another floating type, member by member (values rounded to nearest; exact
+// when U is at least as wide as T).
+template <class U, class T>
+fused_ce_input<U> cast(const fused_ce_input<T>& in) {
+    fused_ce_input<U> out;
+    out.hidden = in.hidden.template cast<U>();
+    out.weight = in.weight.template cast<U>();
+    out.bias.assign(in.bias.begin(), in.bias.end());
+    out.has_bias = in.has_bias;
+    out.labels = in.labels;
+    out.options = in.options;
+    out.class_weights.assign(in.class_weights.begin(), in.class_weights.end());
+    out.dloss.assign(in.dloss.begin(), in.dloss.end());
+    return out;
+}
+
 template <class T>
 struct fused_ce_result {
     std::vector<T> loss;

@@ -8,10 +8,11 @@
 // in double, 88.72 in float; underflows below log(denorm_min) ≈ −745.13, −103.97).
 //
 // Shrinking (custom, via rc::shrinkable::shrinkRecur): first drop rows (N), classes (C) and
-// features (D); then set reg to 0 and labels to 0; then simplify single values toward readable
-// ones of the same magnitude (1, 2 or 3 significant digits, trunc) or halve them. RapidCheck
-// keeps a candidate only if the property still fails, so magnitudes shrink exactly as far as the
-// failure allows: a spread of 1234.5678 becomes 1000 or 750, not 0.
+// features (D); then set reg to 0 and labels to 0; then simplify single values: toward 0, the
+// decimal exponent halved (1e90 for 2e180), readable values of the same magnitude (1, 2 or 3
+// significant digits, trunc), a tenth or a half. RapidCheck keeps a candidate only if the property
+// still fails (the same way: runner/rapidcheck_adapter.cpp), so magnitudes shrink exactly as far as
+// the failure allows: a spread of 1234.5678 becomes 1000 or 750, not 0.
 #pragma once
 
 #include "gen/cases.hpp"

@@ -190,12 +190,14 @@ finding classify(const property& prop, const subject& s, precision p, const run_
     show_evaluation(f, failure);
     f.message = run.result.message;  // with the shrink-budget note, if any
     const std::string claim = lower_first(prop.claim);
-    if (failure.kind == failure_kind::crash) {
+    const bool crash = failure.kind == failure_kind::crash;
+    // A hang is not replayed: every replay would cost a whole timeout.
+    if (crash && failure.hung) {
         f.cls = finding_class::crash;
         f.summary = "The implementation crashed, hung or answered garbage: " + failure.message;
         return f;
     }
-    if (failure.kind == failure_kind::contract || prop.category == property_category::contract) {
+    if (!crash && (failure.kind == failure_kind::contract || prop.category == property_category::contract)) {
         f.cls = finding_class::contract;
         f.summary = "Contract: " + failure.message;
         return f;
@@ -241,7 +243,7 @@ finding classify(const property& prop, const subject& s, precision p, const run_
             }
         }
         if (!f.ordinary) {
-            f.cls = finding_class::extreme_inputs;
+            f.cls = crash ? finding_class::crash : finding_class::extreme_inputs;
             f.hazard = extent && !is_ordinary(*extent, cfg.domain) ? hazard_of(*extent, cfg.domain)
                                                                    : "derived input with " + failure.derived_hazard;
             if (t0 > 0) {
@@ -261,9 +263,16 @@ finding classify(const property& prop, const subject& s, precision p, const run_
             }
             const std::string where = f.threshold.empty() ? f.hazard : f.threshold.substr(0, f.threshold.find(" (bisection"));
             const std::string why = mechanism(where);
-            f.summary = fmt::format("Fails only at extreme inputs, from {} on{}", where, why.empty() ? "" : "; likely " + why);
+            f.summary = crash ? fmt::format("Crashes, hangs or answers garbage only at extreme inputs, from {} on: {}", where,
+                                            failure.message)
+                              : fmt::format("Fails only at extreme inputs, from {} on{}", where, why.empty() ? "" : "; likely " + why);
             return f;
         }
+    }
+    if (crash) {
+        f.cls = finding_class::crash;
+        f.summary = "The implementation crashed, hung or answered garbage at an ordinary input: " + shown.message;
+        return f;
     }
     // Ordinary input: wrong, or accuracy when only rounding is at fault.
     if (failure.kind == failure_kind::rejection) {

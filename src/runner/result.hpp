@@ -76,8 +76,8 @@ struct finding {
     double margin = 0;                // |error| / tolerance of the shown evaluation (inf: non-finite)
     double digits_lost = 0;           // accuracy: log10(margin), decimal digits beyond the bound
     double componentwise_margin = 0;  // the stricter componentwise level, reported only
-    std::string hazard;               // extreme_inputs: the input feature behind it
-    std::string threshold;            // extreme_inputs: where it starts ("label's logit ≥ 708.4 below …")
+    std::string hazard;               // extreme_inputs, crash: the input feature behind it
+    std::string threshold;            // extreme_inputs, crash: where it starts ("label's logit ≥ 708.4 below …")
     bool ordinary = false;            // the counterexample lies in the ordinary domain
     replay_data replay;
     std::string reproduce;            // formatted from replay by the front end

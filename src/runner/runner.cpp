@@ -313,7 +313,8 @@ void run_subject_precision(const subject& s, precision p, const std::vector<cons
     // is tried first, then the property runs over ordinary inputs.
     auto establish_at_ordinary_inputs = [&](const property& prop, property_result& r) {
         if (r.status != verdict::fail || r.finding < 0 || r.interrupted) return;
-        if (out.findings[static_cast<std::size_t>(r.finding)].cls != finding_class::extreme_inputs) return;
+        const finding& cause = out.findings[static_cast<std::size_t>(r.finding)];
+        if (cause.cls != finding_class::extreme_inputs && !(cause.cls == finding_class::crash && !cause.hazard.empty())) return;
         if (prop.category == property_category::contract || prop.category == property_category::extreme ||
             cfg.domain.kind == domain_kind::ordinary || stop_signal_ != 0)
             return;

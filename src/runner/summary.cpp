@@ -83,30 +83,41 @@ run_summary summarize(const run_result& run, const std::vector<finding_class>& f
     for (auto& i : s.implementations) {
         const int wrong = i.findings[static_cast<int>(finding_class::wrong)];
         const int crash = i.findings[static_cast<int>(finding_class::crash)];
-        const bool correct = wrong == 0 && crash == 0 && i.reference_cases + i.finite_difference_cases > 0;
+        const finding* first_wrong = nullptr;
+        const finding* first_crash = nullptr;
+        bool crashes_only_at_extreme_inputs = true;  // every crash finding names the hazard behind it
+        for (const auto& f : run.findings) {
+            if (f.implementation != i.implementation) continue;
+            if (f.cls == finding_class::wrong && !first_wrong) first_wrong = &f;
+            if (f.cls != finding_class::crash) continue;
+            if (!first_crash) first_crash = &f;
+            crashes_only_at_extreme_inputs = crashes_only_at_extreme_inputs && !f.hazard.empty();
+        }
+        // A crash confined to extreme inputs leaves the question of ordinary inputs open, and the
+        // crashed properties were run again there (runner.cpp): the user hears both answers.
+        const bool compared = i.reference_cases + i.finite_difference_cases > 0;
+        const bool correct = wrong == 0 && (crash == 0 || crashes_only_at_extreme_inputs) && compared;
         i.correct_at_ordinary_inputs = correct && run.meta.domain != "extreme";
+        // What was established depends on the domain drawn: in the extreme domain, the cases
+        // were hazards, not ordinary inputs.
+        const std::string where = run.meta.domain == "extreme" ? "correct at the extreme inputs drawn" : "correct at ordinary inputs";
+        const std::string established =
+            i.finite_difference_cases == 0
+                ? fmt::format("{} ({} cases against the certified and 128-bit references)", where, i.reference_cases)
+                : fmt::format("{} ({} cases against the certified and 128-bit references, {} against 256-bit finite differences)",
+                              where, i.reference_cases, i.finite_difference_cases);
         std::string head;
         if (wrong > 0) {
-            const finding* first = nullptr;
-            for (const auto& f : run.findings)
-                if (f.implementation == i.implementation && f.cls == finding_class::wrong) {
-                    first = &f;
-                    break;
-                }
-            head = "WRONG at ordinary inputs: " + (first ? first->summary : std::string());
+            head = "WRONG at ordinary inputs: " + (first_wrong ? first_wrong->summary : std::string());
+        } else if (crash > 0 && crashes_only_at_extreme_inputs && first_crash) {
+            const std::string& t = first_crash->threshold;
+            head = fmt::format("CRASHES at extreme inputs, from {} on; {}",
+                               t.empty() ? first_crash->hazard : t.substr(0, t.find(" (bisection")),
+                               compared ? established : "no property compared it with the reference at ordinary inputs");
         } else if (crash > 0) {
-            head = "CRASHES: " + plural(crash, "crash finding", "crash findings");
+            head = "CRASHES at ordinary inputs: " + plural(crash, "crash finding", "crash findings");
         } else if (correct) {
-            // What was established depends on the domain drawn: in the extreme domain, the cases
-            // were hazards, not ordinary inputs.
-            const std::string where = run.meta.domain == "extreme" ? "correct at the extreme inputs drawn"
-                                                                   : "correct at ordinary inputs";
-            head = i.finite_difference_cases == 0
-                       ? fmt::format("{} ({} cases against the certified and 128-bit references)", where,
-                                     i.reference_cases)
-                       : fmt::format("{} ({} cases against the certified and 128-bit references, {} against 256-bit "
-                                     "finite differences)",
-                                     where, i.reference_cases, i.finite_difference_cases);
+            head = established;
         } else {
             head = "no property compared it with the reference";
         }
@@ -116,7 +127,9 @@ run_summary summarize(const run_result& run, const std::vector<finding_class>& f
                                     "crash findings"};
         bool any = false;
         for (int c = 0; c < 5; ++c) {
-            if (i.findings[c] == 0 || (c == static_cast<int>(finding_class::crash) && wrong == 0)) continue;
+            // The crash count is already in the head when the crashes reach ordinary inputs.
+            if (i.findings[c] == 0 || (c == static_cast<int>(finding_class::crash) && wrong == 0 && !crashes_only_at_extreme_inputs))
+                continue;
             head += fmt::format("; {}", plural(i.findings[c], names[c], names_many[c]));
             any = true;
         }

@@ -43,20 +43,6 @@ fused_ce_input<double> fused_input(Eigen::Index n, Eigen::Index d, Eigen::Index 
     return in;
 }
 
-template <class T>
-fused_ce_input<T> cast_input(const fused_ce_input<double>& in) {
-    fused_ce_input<T> out;
-    out.hidden = in.hidden.cast<T>();
-    out.weight = in.weight.cast<T>();
-    out.bias.assign(in.bias.begin(), in.bias.end());
-    out.has_bias = in.has_bias;
-    out.labels = in.labels;
-    out.options = in.options;
-    out.class_weights.assign(in.class_weights.begin(), in.class_weights.end());
-    out.dloss.assign(in.dloss.begin(), in.dloss.end());
-    return out;
-}
-
 std::vector<ce_options> option_sets() {
     std::vector<ce_options> sets;
     ce_options o;
@@ -109,7 +95,7 @@ TEST(CertifyFused, CorrectImplementationsPassInBothPrecisions) {
         EXPECT_TRUE(r64.passed) << describe(o, false, false);
         const long losses = o.reduce == reduction::none ? 8 : 1;
         EXPECT_EQ(r64.elements, losses + 8 * 24 + 67 * 24 + 67);
-        const auto r32 = bench::compare_fused(cert, in, impl::fused_linear_cross_entropy<float>(cast_input<float>(in)));
+        const auto r32 = bench::compare_fused(cert, in, impl::fused_linear_cross_entropy<float>(cast<float>(in)));
         EXPECT_TRUE(r32.passed) << describe(o, false, false);
         // The certificate resolves float far below its tolerance.
         for (const auto& p : r32.parts) EXPECT_LT(p.max_width_relative, 1e-5) << p.name;
@@ -125,7 +111,7 @@ TEST(CertifyFused, WrongImplementationsFail) {
     // Smoothing silently dropped (Liger-Kernel #243's shape of bug).
     auto dropped = in;
     dropped.options.label_smoothing = 0;
-    const auto r = bench::compare_fused(cert, in, impl::fused_linear_cross_entropy<float>(cast_input<float>(dropped)));
+    const auto r = bench::compare_fused(cert, in, impl::fused_linear_cross_entropy<float>(cast<float>(dropped)));
     EXPECT_FALSE(r.passed);
     // One dweight element off by 10⁻¹⁰ relative in double: outside the double tolerance.
     auto out = impl::fused_linear_cross_entropy_blocked<double>(in);

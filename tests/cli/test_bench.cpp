@@ -89,11 +89,13 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
 TEST(bench_cli, gradproof_isa_selects_the_kernel_build) {
     // Built with append: GCC 12's -O3 -Wrestrict misfires on "literal" + std::string&&.
     std::string args = " ";
-    args.append(GRADPROOF_BINARY).append(" bench --quick -q --shapes 8x16x4 --no-certify --no-peers");
+    // --fused-shapes "" turns the fused rows off.
+    args.append(GRADPROOF_BINARY).append(" bench --quick -q --shapes 8x16x4 --fused-shapes \"\" --no-certify --no-peers");
     const std::string portable_env = "GRADPROOF_ISA=portable", unknown_env = "GRADPROOF_ISA=sse9";
     const auto portable = gradproof::test_support::run_command(portable_env + args);
     ASSERT_EQ(portable.exit_code, 0) << portable.out;
     EXPECT_NE(portable.out.find("kernel build: portable"), std::string::npos) << portable.out;
+    EXPECT_EQ(portable.out.find("\nfused linear cross-entropy (vectorized"), std::string::npos) << portable.out;
     const auto unknown = gradproof::test_support::run_command(unknown_env + args);
     ASSERT_EQ(unknown.exit_code, 0) << unknown.out;
     EXPECT_NE(unknown.out.find("kernel build: "), std::string::npos) << unknown.out;

@@ -39,6 +39,11 @@ TEST(check, segfaulting_plugin_is_reported_with_the_input_and_the_run_completes)
     EXPECT_TRUE(contains(o.out, ": crash — ")) << o.out;  // the finding's class
     EXPECT_TRUE(contains(o.out, "passed,")) << o.out;  // the summary: the run went on
     EXPECT_TRUE(contains(o.out, "pass ")) << o.out;    // and other properties passed
+    // It crashes once a logit exceeds 100, which no ordinary input reaches: the verdict says where
+    // the crashes start and that the crashed properties hold at ordinary inputs.
+    EXPECT_TRUE(contains(o.out, "CRASHES at extreme inputs, from ")) << o.out;
+    EXPECT_TRUE(contains(o.out, "; correct at ordinary inputs (")) << o.out;
+    EXPECT_TRUE(contains(o.out, "threshold: ")) << o.out;
 }
 
 TEST(check, hanging_plugin_is_killed_after_the_timeout_and_reported) {

@@ -73,6 +73,29 @@ TEST(summary, an_extreme_domain_run_claims_nothing_about_ordinary_inputs) {
     EXPECT_NE(s.implementations[0].headline.find("correct at the extreme inputs drawn"), std::string::npos);
 }
 
+// A crash only extreme inputs reach is named with its threshold, and ordinary inputs still get
+// their answer; a crash at an ordinary input leads the line.
+TEST(summary, a_crash_at_extreme_inputs_only_still_answers_for_ordinary_inputs) {
+    run_result run;
+    run.results = {result("k", verdict::pass, 150), result("k", verdict::fail, 0)};
+    run.results[1].ordinary_cases = 100;
+    run.findings = {make_finding("k", finding_class::crash)};
+    run.findings[0].hazard = "|logit| ≥ 1e+15";
+    run.findings[0].threshold = "|logit| ≥ 100.5 (bisection on the scale of the logits: fails at 0.1×, passes at 0.09×)";
+    auto s = summarize(run, parse_finding_classes("all", "--fail-on"));
+    EXPECT_EQ(s.implementations[0].headline,
+              "CRASHES at extreme inputs, from |logit| ≥ 100.5 on; correct at ordinary inputs (250 cases against the "
+              "certified and 128-bit references); 1 crash finding");
+    EXPECT_TRUE(s.implementations[0].correct_at_ordinary_inputs);
+    EXPECT_TRUE(s.implementations[0].fails);
+
+    run.findings[0].threshold.clear();
+    run.findings[0].hazard.clear();
+    s = summarize(run, parse_finding_classes("all", "--fail-on"));
+    EXPECT_EQ(s.implementations[0].headline, "CRASHES at ordinary inputs: 1 crash finding");
+    EXPECT_FALSE(s.implementations[0].correct_at_ordinary_inputs);
+}
+
 TEST(summary, unknown_classes_are_rejected_naming_the_option) {
     try {
         parse_finding_classes("wrong,sometimes", "--fail-on");
