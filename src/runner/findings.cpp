@@ -191,10 +191,14 @@ finding classify(const property& prop, const subject& s, precision p, const run_
     f.message = run.result.message;  // with the shrink-budget note, if any
     const std::string claim = lower_first(prop.claim);
     const bool crash = failure.kind == failure_kind::crash;
-    // A hang is not replayed: every replay would cost a whole timeout.
+    const auto extent = extent_of_any(failure.main_case);
+    const bool ordinary_case = (!extent || is_ordinary(*extent, cfg.domain)) && failure.derived_hazard.empty();
+    // A hang is not replayed (every replay would cost a whole timeout), so neither its cause nor a
+    // threshold is known: a property may have added the hazard itself (a NaN it poisons a row with).
     if (crash && failure.hung) {
         f.cls = finding_class::crash;
-        f.summary = "The implementation crashed, hung or answered garbage: " + failure.message;
+        f.ordinary = ordinary_case;
+        f.summary = "The implementation hung (not replayed: each replay would cost the timeout): " + failure.message;
         return f;
     }
     if (!crash && (failure.kind == failure_kind::contract || prop.category == property_category::contract)) {
@@ -209,8 +213,7 @@ finding classify(const property& prop, const subject& s, precision p, const run_
         if (t.pin_unused || !t.failure || t.failure->kind != failure.kind) return std::nullopt;
         return t.failure;
     };
-    const auto extent = extent_of_any(failure.main_case);
-    f.ordinary = (!extent || is_ordinary(*extent, cfg.domain)) && failure.derived_hazard.empty();
+    f.ordinary = ordinary_case;
     evaluation_failure shown = failure;
     if (!f.ordinary) {
         // The same failure at the counterexample mapped into the ordinary domain (subnormals and

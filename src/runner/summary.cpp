@@ -86,12 +86,14 @@ run_summary summarize(const run_result& run, const std::vector<finding_class>& f
         const finding* first_wrong = nullptr;
         const finding* first_crash = nullptr;
         bool crashes_only_at_extreme_inputs = true;  // every crash finding names the hazard behind it
+        bool crash_at_ordinary_input = false;
         for (const auto& f : run.findings) {
             if (f.implementation != i.implementation) continue;
             if (f.cls == finding_class::wrong && !first_wrong) first_wrong = &f;
             if (f.cls != finding_class::crash) continue;
             if (!first_crash) first_crash = &f;
             crashes_only_at_extreme_inputs = crashes_only_at_extreme_inputs && !f.hazard.empty();
+            crash_at_ordinary_input = crash_at_ordinary_input || f.ordinary;
         }
         // A crash confined to extreme inputs leaves the question of ordinary inputs open, and the
         // crashed properties were run again there (runner.cpp): the user hears both answers.
@@ -115,7 +117,9 @@ run_summary summarize(const run_result& run, const std::vector<finding_class>& f
                                t.empty() ? first_crash->hazard : t.substr(0, t.find(" (bisection")),
                                compared ? established : "no property compared it with the reference at ordinary inputs");
         } else if (crash > 0) {
-            head = "CRASHES at ordinary inputs: " + plural(crash, "crash finding", "crash findings");
+            // Neither: a hang, which is not replayed to find where it starts.
+            head = fmt::format("CRASHES{}: {}", crash_at_ordinary_input ? " at ordinary inputs" : "",
+                               plural(crash, "crash finding", "crash findings"));
         } else if (correct) {
             head = established;
         } else {

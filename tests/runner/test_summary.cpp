@@ -91,8 +91,15 @@ TEST(summary, a_crash_at_extreme_inputs_only_still_answers_for_ordinary_inputs) 
 
     run.findings[0].threshold.clear();
     run.findings[0].hazard.clear();
+    run.findings[0].ordinary = true;
     s = summarize(run, parse_finding_classes("all", "--fail-on"));
     EXPECT_EQ(s.implementations[0].headline, "CRASHES at ordinary inputs: 1 crash finding");
+    EXPECT_FALSE(s.implementations[0].correct_at_ordinary_inputs);
+
+    // A hang outside the ordinary domain is not replayed: where it starts is unknown.
+    run.findings[0].ordinary = false;
+    s = summarize(run, parse_finding_classes("all", "--fail-on"));
+    EXPECT_EQ(s.implementations[0].headline, "CRASHES: 1 crash finding");
     EXPECT_FALSE(s.implementations[0].correct_at_ordinary_inputs);
 }
 
