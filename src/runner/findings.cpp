@@ -266,7 +266,7 @@ finding classify(const property& prop, const subject& s, precision p, const run_
             }
             const std::string where = f.threshold.empty() ? f.hazard : f.threshold.substr(0, f.threshold.find(" (bisection"));
             const std::string why = mechanism(where);
-            f.summary = crash ? fmt::format("Crashes, hangs or answers garbage only at extreme inputs, from {} on: {}", where,
+            f.summary = crash ? fmt::format("Crashes or answers garbage only at extreme inputs, from {} on: {}", where,
                                             failure.message)
                               : fmt::format("Fails only at extreme inputs, from {} on{}", where, why.empty() ? "" : "; likely " + why);
             return f;
@@ -274,7 +274,7 @@ finding classify(const property& prop, const subject& s, precision p, const run_
     }
     if (crash) {
         f.cls = finding_class::crash;
-        f.summary = "The implementation crashed, hung or answered garbage at an ordinary input: " + shown.message;
+        f.summary = "The implementation crashed or answered garbage at an ordinary input: " + shown.message;
         return f;
     }
     // Ordinary input: wrong, or accuracy when only rounding is at fault.
