@@ -366,10 +366,18 @@ fused_ce_input<T> draw_fused_input(property_context& ctx, std::optional<half_for
     return in;
 }
 
+const char* fused_entry_name(std::optional<half_format> half) {
+    if (!half) return "fused_linear_cross_entropy";
+    return *half == half_format::bf16 ? "fused_linear_cross_entropy_bf16" : "fused_linear_cross_entropy_f16";
+}
+
 template <class T>
 fused_ce_result<T> call_fused(const subject& s, const fused_ce_input<T>& in, std::optional<half_format> half) {
-    const char* name = half ? "fused_linear_cross_entropy_bf16" : "fused_linear_cross_entropy";
-    const auto& f = half ? s.at<T>().fused_linear_cross_entropy_bf16 : s.at<T>().fused_linear_cross_entropy;
+    const char* name = fused_entry_name(half);
+    const auto& e = s.at<T>();
+    const auto& f = !half                        ? e.fused_linear_cross_entropy
+                    : *half == half_format::bf16 ? e.fused_linear_cross_entropy_bf16
+                                                 : e.fused_linear_cross_entropy_f16;
     auto out = call_option_entry(name, [&] { return call_entry(name, [&] { return f(in); }); });
     const std::size_t expect = in.options.reduce == reduction::none ? static_cast<std::size_t>(in.n()) : 1;
     if (out.loss.size() != expect)
@@ -381,12 +389,15 @@ fused_ce_result<T> call_fused(const subject& s, const fused_ce_input<T>& in, std
     return out;
 }
 
+// Against the 128-bit point reference, or (certified) against the point of each certified MPFI
+// enclosure nearest to the output; the tolerance is the same.
 template <class T>
-void check_fused_against_reference(property_context& ctx, const subject& s, std::optional<half_format> half) {
+void check_fused_against_reference(property_context& ctx, const subject& s, std::optional<half_format> half,
+                                   bool certified = false) {
     const auto in = draw_fused_input<T>(ctx, half);
     const auto out = call_fused<T>(s, in, half);
     const auto ref = reference::fused_linear_cross_entropy(in);
-    const char* name = half ? "fused_linear_cross_entropy_bf16" : "fused_linear_cross_entropy";
+    const char* name = fused_entry_name(half);
     if (every_row_ignored_mean(ref.ce, in.options)) {
         require_empty_mean(name, out.loss, out.dhidden, "dhidden");
         require_empty_mean(name, out.loss, out.dweight, "dweight");
@@ -395,10 +406,19 @@ void check_fused_against_reference(property_context& ctx, const subject& s, std:
     const auto tol = fused_linear_cross_entropy_tolerance(arithmetic_of<T>(half), widen(in.hidden), widen(in.weight),
                                                           widen_vector(in.bias), in.labels, in.options,
                                                           widen_vector(in.class_weights), widen_vector(in.dloss), ref);
-    require_close<T>(ctx, "loss", as_row(out.loss), as_lrow(ref.ce.loss), as_lrow(tol.loss));
-    require_close<T>(ctx, "dhidden", out.dhidden, ref.dhidden, tol.dhidden);
-    require_close<T>(ctx, "dweight", out.dweight, ref.dweight, tol.dweight);
-    if (in.has_bias) require_close<T>(ctx, "dbias", as_row(out.dbias), as_lrow(ref.dbias), as_lrow(tol.dbias));
+    std::vector<long double> loss = ref.ce.loss, dbias = ref.dbias;
+    lmatrix dhidden = ref.dhidden, dweight = ref.dweight;
+    if (certified) {
+        const auto cert = reference::certify_fused_linear_cross_entropy(in);
+        for (std::size_t k = 0; k < loss.size(); ++k) loss[k] = reference::nearest_point(out.loss[k], cert.ce.loss[k]);
+        for (std::size_t k = 0; k < dbias.size(); ++k) dbias[k] = reference::nearest_point(out.dbias[k], cert.dbias[k]);
+        dhidden = reference::nearest_points(out.dhidden, cert.dhidden);
+        dweight = reference::nearest_points(out.dweight, cert.dweight);
+    }
+    require_close<T>(ctx, "loss", as_row(out.loss), as_lrow(loss), as_lrow(tol.loss));
+    require_close<T>(ctx, "dhidden", out.dhidden, dhidden, tol.dhidden);
+    require_close<T>(ctx, "dweight", out.dweight, dweight, tol.dweight);
+    if (in.has_bias) require_close<T>(ctx, "dbias", as_row(out.dbias), as_lrow(dbias), as_lrow(tol.dbias));
 }
 
 }  // namespace
@@ -409,8 +429,18 @@ void fused_linear_cross_entropy_matches_the_reference(property_context& ctx, con
 }
 
 template <class T>
+void fused_linear_cross_entropy_lies_within_tolerance_of_the_certified_enclosure(property_context& ctx, const subject& s) {
+    check_fused_against_reference<T>(ctx, s, std::nullopt, true);
+}
+
+template <class T>
 void fused_linear_cross_entropy_matches_the_reference_in_bf16(property_context& ctx, const subject& s) {
     if constexpr (std::is_same_v<T, float>) check_fused_against_reference<T>(ctx, s, half_format::bf16);
+}
+
+template <class T>
+void fused_linear_cross_entropy_matches_the_reference_in_f16(property_context& ctx, const subject& s) {
+    if constexpr (std::is_same_v<T, float>) check_fused_against_reference<T>(ctx, s, half_format::f16);
 }
 
 // ---- identities of the options -------------------------------------------------------------
@@ -714,6 +744,9 @@ void a_batch_with_every_row_ignored_is_handled_per_contract(property_context& ct
     template void cross_entropy_with_options_stays_accurate_at_vocabulary_widths<T>(property_context&, const subject&);  \
     template void fused_linear_cross_entropy_matches_the_reference<T>(property_context&, const subject&);                \
     template void fused_linear_cross_entropy_matches_the_reference_in_bf16<T>(property_context&, const subject&);        \
+    template void fused_linear_cross_entropy_matches_the_reference_in_f16<T>(property_context&, const subject&);         \
+    template void fused_linear_cross_entropy_lies_within_tolerance_of_the_certified_enclosure<T>(property_context&,      \
+                                                                                                const subject&);       \
     template void an_ignored_sample_changes_nothing_else_and_gets_a_zero_gradient<T>(property_context&, const subject&); \
     template void mean_is_the_sum_divided_by_the_weight_of_the_samples_not_ignored<T>(property_context&, const subject&); \
     template void reduction_none_summed_equals_reduction_sum<T>(property_context&, const subject&);                      \

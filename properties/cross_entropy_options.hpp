@@ -19,6 +19,9 @@ template <class T> void cross_entropy_with_options_stays_finite_and_accurate_und
 template <class T> void cross_entropy_with_options_stays_accurate_at_vocabulary_widths(property_context&, const subject&);
 template <class T> void fused_linear_cross_entropy_matches_the_reference(property_context&, const subject&);
 template <class T> void fused_linear_cross_entropy_matches_the_reference_in_bf16(property_context&, const subject&);
+template <class T> void fused_linear_cross_entropy_matches_the_reference_in_f16(property_context&, const subject&);
+template <class T>
+void fused_linear_cross_entropy_lies_within_tolerance_of_the_certified_enclosure(property_context&, const subject&);
 
 // Identities of the options, on the implementation's own outputs.
 template <class T> void an_ignored_sample_changes_nothing_else_and_gets_a_zero_gradient(property_context&, const subject&);

@@ -151,6 +151,11 @@ int gradproof_fused_linear_cross_entropy_bf16(const uint16_t* hidden, const uint
                                               const gradproof_ce_options* options, const uint16_t* dloss,
                                               uint16_t* loss, uint16_t* dhidden, uint16_t* dweight,
                                               uint16_t* dbias);
+int gradproof_fused_linear_cross_entropy_f16(const uint16_t* hidden, const uint16_t* weight, const uint16_t* bias,
+                                             const int32_t* labels, int64_t n, int64_t d, int64_t v,
+                                             const gradproof_ce_options* options, const uint16_t* dloss,
+                                             uint16_t* loss, uint16_t* dhidden, uint16_t* dweight,
+                                             uint16_t* dbias);
 
 #ifdef __cplusplus
 }

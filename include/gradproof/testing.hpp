@@ -69,6 +69,7 @@ public:
     implementation& cross_entropy_ex_f16(cross_entropy_ex_fn<std::uint16_t> f);
     template <class T> implementation& fused_linear_cross_entropy(fused_linear_cross_entropy_fn<T> f);
     implementation& fused_linear_cross_entropy_bf16(fused_linear_cross_entropy_fn<std::uint16_t> f);
+    implementation& fused_linear_cross_entropy_f16(fused_linear_cross_entropy_fn<std::uint16_t> f);
     // The finished implementation (ends a builder chain: GRADPROOF_REGISTER_CATALOG(…build())).
     const implementation& build() const { return *this; }
     const std::string& name() const;

@@ -11,8 +11,7 @@ as the C ABI's non-zero return does (e.g. an IndexError for a label outside [0, 
 
 Inputs are numpy arrays of the request's dtype (float64 for f64, float32 for f32), labels int32,
 reg a numpy scalar of the dtype; they are fresh copies, so fn may modify them. The entries with
-options (cross_entropy_ex, fused_linear_cross_entropy) also come in bf16 and f16 (fused: bf16):
-fn then gets float32 arrays holding the format's values exactly, and its results are rounded to
+options (cross_entropy_ex, fused_linear_cross_entropy) also come in bf16 and f16: fn then gets float32 arrays holding the format's values exactly, and its results are rounded to
 the format once, to nearest. Raising NotImplementedError for an option skips that case.
 """
 import inspect
@@ -38,7 +37,7 @@ PRECISIONS = {"f64": ("f64",), "f32": ("f32",), "both": ("f64", "f32"), "bf16": 
 # The storage formats each entry exists in (plugin.h): the half formats only with options.
 _FORMATS = {e: ("f64", "f32") for e in SIGNATURES}
 _FORMATS["cross_entropy_ex"] = ("f64", "f32", "bf16", "f16")
-_FORMATS["fused_linear_cross_entropy"] = ("f64", "f32", "bf16")
+_FORMATS["fused_linear_cross_entropy"] = ("f64", "f32", "bf16", "f16")
 # The numpy dtype fn's results are converted to. Half results stay float64 here: the protocol
 # rounds them to the format once (converting to float32 first would round twice).
 _DTYPES = {"f64": np.float64, "f32": np.float32, "bf16": np.float64, "f16": np.float64}

@@ -28,8 +28,8 @@ Entry-point signatures (numpy arrays of the request's dtype, shaped n×c, d×c, 
 options is a dict: "reduction" ("none"/"mean"/"sum"), "ignore_index" (int or None),
 "label_smoothing", "lse_square_scale", "softcap" (floats), "class_weights" (c values or None),
 "soft_targets" (n×c or None; labels is None then). dloss and loss hold n values for reduction
-"none", else 1 (a scalar loss is fine). Entry points "cross_entropy_ex_bf16", "_f16" and
-"fused_linear_cross_entropy_bf16" get float32 arrays holding the format's values exactly; their
+"none", else 1 (a scalar loss is fine). Entry points "cross_entropy_ex_bf16", "_f16",
+"fused_linear_cross_entropy_bf16" and "_f16" get float32 arrays holding the format's values exactly; their
 outputs are rounded to the format here, to nearest (ties to even). Raise NotImplementedError for
 an option the implementation does not implement: the case is skipped.
 

@@ -39,7 +39,7 @@ enum class entry_point {
     // ABI version 2. The bf16/f16 forms take and return float values exactly representable in the
     // format; they exist only in the f32 entry points (accumulation in float).
     cross_entropy_ex, cross_entropy_ex_bf16, cross_entropy_ex_f16, fused_linear_cross_entropy,
-    fused_linear_cross_entropy_bf16,
+    fused_linear_cross_entropy_bf16, fused_linear_cross_entropy_f16,
 };
 
 template <class T>
@@ -57,6 +57,7 @@ struct entry_points {
     ce_ex_fn cross_entropy_ex_f16;   // T = float only
     fused_fn fused_linear_cross_entropy;
     fused_fn fused_linear_cross_entropy_bf16;  // T = float only
+    fused_fn fused_linear_cross_entropy_f16;   // T = float only
 
     bool has(entry_point e) const {
         switch (e) {
@@ -71,6 +72,7 @@ struct entry_points {
             case entry_point::cross_entropy_ex_f16: return bool(cross_entropy_ex_f16);
             case entry_point::fused_linear_cross_entropy: return bool(fused_linear_cross_entropy);
             case entry_point::fused_linear_cross_entropy_bf16: return bool(fused_linear_cross_entropy_bf16);
+            case entry_point::fused_linear_cross_entropy_f16: return bool(fused_linear_cross_entropy_f16);
         }
         return false;
     }
@@ -107,6 +109,7 @@ inline const char* to_string(entry_point e) {
         case entry_point::cross_entropy_ex_f16: return "cross_entropy_ex_f16";
         case entry_point::fused_linear_cross_entropy: return "fused_linear_cross_entropy";
         case entry_point::fused_linear_cross_entropy_bf16: return "fused_linear_cross_entropy_bf16";
+        case entry_point::fused_linear_cross_entropy_f16: return "fused_linear_cross_entropy_f16";
     }
     return "?";
 }

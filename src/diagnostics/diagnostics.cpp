@@ -119,7 +119,8 @@ std::optional<long double> call_error(const entry_points<T>& e, entry_point whic
             case entry_point::cross_entropy_ex_bf16:
             case entry_point::cross_entropy_ex_f16:
             case entry_point::fused_linear_cross_entropy:
-            case entry_point::fused_linear_cross_entropy_bf16: return std::nullopt;
+            case entry_point::fused_linear_cross_entropy_bf16:
+            case entry_point::fused_linear_cross_entropy_f16: return std::nullopt;
         }
     } catch (const rejected_input&) {
         return std::nullopt;

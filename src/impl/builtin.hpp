@@ -45,10 +45,14 @@ entry_points<T> bind_entry_points() {
         }
         if constexpr (requires(const fused_ce_input<float>& in) {
                           Impl::fused_linear_cross_entropy_half(half_format::bf16, in);
-                      })
+                      }) {
             e.fused_linear_cross_entropy_bf16 = [](const fused_ce_input<float>& in) {
                 return Impl::fused_linear_cross_entropy_half(half_format::bf16, in);
             };
+            e.fused_linear_cross_entropy_f16 = [](const fused_ce_input<float>& in) {
+                return Impl::fused_linear_cross_entropy_half(half_format::f16, in);
+            };
+        }
     }
     return e;
 }

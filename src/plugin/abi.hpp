@@ -8,16 +8,17 @@
 
 namespace gradproof::plugin {
 
-inline constexpr std::array<entry_point, 11> all_entry_points{
+inline constexpr std::array<entry_point, 12> all_entry_points{
     entry_point::softmax,          entry_point::log_softmax,           entry_point::softmax_backward,
     entry_point::log_softmax_backward, entry_point::cross_entropy,     entry_point::softmax_loss,
     entry_point::cross_entropy_ex, entry_point::cross_entropy_ex_bf16, entry_point::cross_entropy_ex_f16,
-    entry_point::fused_linear_cross_entropy, entry_point::fused_linear_cross_entropy_bf16};
+    entry_point::fused_linear_cross_entropy, entry_point::fused_linear_cross_entropy_bf16,
+    entry_point::fused_linear_cross_entropy_f16};
 
 // The bf16/f16 forms carry their format in their name and belong to the f32 column.
 inline bool is_half_form(entry_point e) {
     return e == entry_point::cross_entropy_ex_bf16 || e == entry_point::cross_entropy_ex_f16 ||
-           e == entry_point::fused_linear_cross_entropy_bf16;
+           e == entry_point::fused_linear_cross_entropy_bf16 || e == entry_point::fused_linear_cross_entropy_f16;
 }
 inline bool exists_in(entry_point e, precision p) { return !is_half_form(e) || p == precision::f32; }
 
@@ -36,7 +37,8 @@ inline std::string wire_op(entry_point e) {
     switch (e) {
         case entry_point::cross_entropy_ex_bf16:
         case entry_point::cross_entropy_ex_f16: return "cross_entropy_ex";
-        case entry_point::fused_linear_cross_entropy_bf16: return "fused_linear_cross_entropy";
+        case entry_point::fused_linear_cross_entropy_bf16:
+        case entry_point::fused_linear_cross_entropy_f16: return "fused_linear_cross_entropy";
         default: return to_string(e);
     }
 }

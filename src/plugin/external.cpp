@@ -251,6 +251,8 @@ entry_points<T> remote_entry_points(const std::shared_ptr<implementation_process
             e.cross_entropy_ex_f16 = remote_cross_entropy_ex<T>(proc, storage<T>{half_format::f16});
         if (has(entry_point::fused_linear_cross_entropy_bf16))
             e.fused_linear_cross_entropy_bf16 = remote_fused_linear_cross_entropy<T>(proc, storage<T>{half_format::bf16});
+        if (has(entry_point::fused_linear_cross_entropy_f16))
+            e.fused_linear_cross_entropy_f16 = remote_fused_linear_cross_entropy<T>(proc, storage<T>{half_format::f16});
     }
     return e;
 }

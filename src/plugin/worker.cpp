@@ -410,8 +410,7 @@ std::pair<json, std::string> handle_request(const discovered_symbols& p, const p
         const std::string dtype = m.header.contains("dtype") && m.header["dtype"].is_string()
                                       ? m.header["dtype"].get<std::string>()
                                       : std::string();
-        // bf16/f16 exist only for the version-2 ops (and fused only in bf16: the symbol lookup
-        // answers for fused_linear_cross_entropy_f16).
+        // bf16/f16 exist only for the version-2 ops.
         const bool with_options = op == "cross_entropy_ex" || op == "fused_linear_cross_entropy";
         const bool half = dtype == "bf16" || dtype == "f16";
         const auto it = p.functions.find(op + "_" + dtype);

@@ -783,40 +783,24 @@ void transposed_products(const split_matrix& xc, const piece_matrix& m, mpfr_pre
     });
 }
 
-}  // namespace
-}  // namespace detail
-
-fused_ce_reference fused_linear_cross_entropy(const lmatrix& hidden, const lmatrix& weight,
-                                              const std::vector<long double>& bias, const label_vector& labels,
-                                              const ce_options& o, const std::vector<long double>& class_weights,
-                                              const std::vector<long double>& dloss, unsigned bits, unsigned threads) {
-    using namespace detail;
-    check_bits(bits);
-    if (hidden.rows() < 1) throw_invalid("hidden", "must have at least one row (N ≥ 1)");
-    if (hidden.cols() < 1) throw_invalid("hidden", "must have at least one column (D ≥ 1)");
-    if (weight.rows() < 1) throw_invalid("weight", "must have at least one row (V ≥ 1)");
-    if (weight.cols() != hidden.cols())
-        throw_invalid("weight", "has " + std::to_string(weight.cols()) + " columns but hidden has " +
-                                    std::to_string(hidden.cols()));
-    if (!bias.empty() && static_cast<Eigen::Index>(bias.size()) != weight.rows())
-        throw_invalid("bias", "has " + std::to_string(bias.size()) + " values but weight has " +
-                                  std::to_string(weight.rows()) + " rows");
-    validate_finite(hidden, "hidden");
-    validate_finite(weight, "weight");
-    for (long double b : bias)
-        if (!std::isfinite(b)) throw_invalid("bias", "contains a non-finite value");
-    const Eigen::Index n = hidden.rows(), d = hidden.cols(), v = weight.rows();
-    gradproof::detail::check_work_size("weight", n, v, 256, "the exact logits H·Wᵀ");
-    validate_options(n, v, labels, o, class_weights, lmatrix(), dloss, "hidden");
-    const mpfr_prec_t prec = bits;
-    problem pb(n, v, false, !class_weights.empty(), dloss.size());
-    setup(pb, labels, o, class_weights, lmatrix(), dloss);
-    const unsigned workers = worker_count(threads, static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(v));
-
-    // Exact logits: H·Wᵀ by the integer superaccumulator, + b by an exact addition.
-    mpfr_vec x(n * v, MPFR_PREC_MIN);
-    exact_products(split_matrix_of(hidden, false), split_matrix_of(weight, false), x, workers);
-    if (!bias.empty()) {
+// Validation of a fused call (plus the options'), and its problem with the exact logits
+// x = H·Wᵀ + b: the integer superaccumulator, then one exact addition of the bias.
+struct fused_problem {
+    problem pb;
+    mpfr_vec x;
+    unsigned workers;
+    fused_problem(const lmatrix& hidden, const lmatrix& weight, const std::vector<long double>& bias,
+                  const label_vector& labels, const ce_options& o, const std::vector<long double>& class_weights,
+                  const std::vector<long double>& dloss, unsigned threads)
+        : pb((validate_fused(hidden, weight, bias, labels, o, class_weights, dloss), hidden.rows()), weight.rows(), false,
+             !class_weights.empty(), dloss.size()),
+          x(hidden.rows() * weight.rows(), MPFR_PREC_MIN),
+          workers(worker_count(threads, static_cast<double>(hidden.rows()) * static_cast<double>(hidden.cols()) *
+                                            static_cast<double>(weight.rows()))) {
+        setup(pb, labels, o, class_weights, lmatrix(), dloss);
+        const Eigen::Index n = hidden.rows(), v = weight.rows();
+        exact_products(split_matrix_of(hidden, false), split_matrix_of(weight, false), x, workers);
+        if (bias.empty()) return;
         mpfr_vec b(v, ld_digits);
         for (Eigen::Index j = 0; j < v; ++j) mpfr_set_ld(b[j], bias[static_cast<std::size_t>(j)], MPFR_RNDN);
         mpfr_vec sum(n * v, MPFR_PREC_MIN);
@@ -832,6 +816,44 @@ fused_ce_reference fused_linear_cross_entropy(const lmatrix& hidden, const lmatr
         });
         for (Eigen::Index k = 0; k < n * v; ++k) mpfr_swap(x[k], sum[k]);
     }
+
+    static void validate_fused(const lmatrix& hidden, const lmatrix& weight, const std::vector<long double>& bias,
+                               const label_vector& labels, const ce_options& o,
+                               const std::vector<long double>& class_weights, const std::vector<long double>& dloss) {
+        if (hidden.rows() < 1) throw_invalid("hidden", "must have at least one row (N ≥ 1)");
+        if (hidden.cols() < 1) throw_invalid("hidden", "must have at least one column (D ≥ 1)");
+        if (weight.rows() < 1) throw_invalid("weight", "must have at least one row (V ≥ 1)");
+        if (weight.cols() != hidden.cols())
+            throw_invalid("weight", "has " + std::to_string(weight.cols()) + " columns but hidden has " +
+                                        std::to_string(hidden.cols()));
+        if (!bias.empty() && static_cast<Eigen::Index>(bias.size()) != weight.rows())
+            throw_invalid("bias", "has " + std::to_string(bias.size()) + " values but weight has " +
+                                      std::to_string(weight.rows()) + " rows");
+        validate_finite(hidden, "hidden");
+        validate_finite(weight, "weight");
+        for (long double b : bias)
+            if (!std::isfinite(b)) throw_invalid("bias", "contains a non-finite value");
+        const Eigen::Index n = hidden.rows(), v = weight.rows();
+        gradproof::detail::check_work_size("weight", n, v, 256, "the exact logits H·Wᵀ");
+        validate_options(n, v, labels, o, class_weights, lmatrix(), dloss, "hidden");
+    }
+};
+
+}  // namespace
+}  // namespace detail
+
+fused_ce_reference fused_linear_cross_entropy(const lmatrix& hidden, const lmatrix& weight,
+                                              const std::vector<long double>& bias, const label_vector& labels,
+                                              const ce_options& o, const std::vector<long double>& class_weights,
+                                              const std::vector<long double>& dloss, unsigned bits, unsigned threads) {
+    using namespace detail;
+    check_bits(bits);
+    const fused_problem fp(hidden, weight, bias, labels, o, class_weights, dloss, threads);
+    const problem& pb = fp.pb;
+    const mpfr_vec& x = fp.x;
+    const unsigned workers = fp.workers;
+    const Eigen::Index n = hidden.rows(), d = hidden.cols(), v = weight.rows();
+    const mpfr_prec_t prec = bits;
 
     fused_ce_reference r;
     r.logits.resize(n, v);
@@ -859,6 +881,75 @@ fused_ce_reference fused_linear_cross_entropy(const lmatrix& hidden, const lmatr
             for (Eigen::Index i = 0; i < n; ++i) col[static_cast<std::size_t>(i)] = dl[i * v + j];
             dot(t, col.data(), nullptr, static_cast<unsigned long>(n));
             r.dbias[static_cast<std::size_t>(j)] = to_ld(t);
+        }
+    }
+    return r;
+}
+
+certified_fused_ce certify_fused_linear_cross_entropy(const lmatrix& hidden, const lmatrix& weight,
+                                                      const std::vector<long double>& bias, const label_vector& labels,
+                                                      const ce_options& o, const std::vector<long double>& class_weights,
+                                                      const std::vector<long double>& dloss, unsigned bits,
+                                                      unsigned threads) {
+    using namespace detail;
+    check_bits(bits);
+    const fused_problem fp(hidden, weight, bias, labels, o, class_weights, dloss, threads);
+    const Eigen::Index n = hidden.rows(), d = hidden.cols(), v = weight.rows();
+    const mpfr_prec_t prec = bits;
+    certified_fused_ce r;
+    r.ce = run_certified<interval_ar>(fp.pb, fp.x, prec, threads, nullptr);
+    for (auto [m, rows] : {std::pair{&r.dhidden, n}, std::pair{&r.dweight, v}}) {
+        m->lo.resize(rows, d);
+        m->hi.resize(rows, d);
+    }
+    if (!bias.empty()) r.dbias.assign(static_cast<std::size_t>(v), enclosure{});
+    const interval_matrix& g = r.ce.dlogits;
+    bool defined = true;
+    for (Eigen::Index k = 0; k < g.lo.size() && defined; ++k)
+        defined = std::isfinite(g.lo.data()[k]) && std::isfinite(g.hi.data()[k]);
+    if (!defined) {  // a NaN or infinite dlogit (the mean's W = 0): the products are undefined too
+        for (interval_matrix* m : {&r.dhidden, &r.dweight}) m->lo.setConstant(ld_nan), m->hi.setConstant(ld_nan);
+        for (enclosure& e : r.dbias) e = {ld_nan, ld_nan};
+        return r;
+    }
+    // The dlogits' bounds are long doubles: exact at 64 bits.
+    mpfr_vec lo(n * v, ld_digits), hi(n * v, ld_digits);
+    load(lo, g.lo);
+    load(hi, g.hi);
+    auto store = [](interval_matrix& m, Eigen::Index i, Eigen::Index j, mpfr_srcptr l, mpfr_srcptr h) {
+        const long double a = mpfr_get_ld(l, MPFR_RNDD), b = mpfr_get_ld(h, MPFR_RNDU);
+        m.lo(i, j) = a == 0 ? 0.0L : a;  // +0 for either zero, as to_enclosure
+        m.hi(i, j) = b == 0 ? 0.0L : b;
+    };
+    // dhidden = G·W: X = W (columns k over j), M = Gᵀ (v×n); dweight = Gᵀ·H: X = H, M = G (n×v).
+    const auto at_t = [&](const mpfr_vec& m) {
+        return split_pieces(v, n, ld_digits, [&](Eigen::Index j, Eigen::Index i) { return m[i * v + j]; });
+    };
+    const auto at = [&](const mpfr_vec& m) {
+        return split_pieces(n, v, ld_digits, [&](Eigen::Index i, Eigen::Index j) { return m[i * v + j]; });
+    };
+    enclosed_transposed_products(split_matrix_of(weight, true), at_t(lo), at_t(hi), prec, fp.workers,
+                                 [&](Eigen::Index k, Eigen::Index i, mpfr_ptr l, mpfr_ptr h, mpfr_ptr) {
+                                     store(r.dhidden, i, k, l, h);
+                                 });
+    enclosed_transposed_products(split_matrix_of(hidden, true), at(lo), at(hi), prec, fp.workers,
+                                 [&](Eigen::Index k, Eigen::Index j, mpfr_ptr l, mpfr_ptr h, mpfr_ptr) {
+                                     store(r.dweight, j, k, l, h);
+                                 });
+    if (!bias.empty()) {
+        exact_dot dot;
+        mpfr_num t(MPFR_PREC_MIN);
+        std::vector<mpfr_ptr> col(static_cast<std::size_t>(n));
+        for (Eigen::Index j = 0; j < v; ++j) {
+            enclosure& e = r.dbias[static_cast<std::size_t>(j)];
+            for (Eigen::Index i = 0; i < n; ++i) col[static_cast<std::size_t>(i)] = lo[i * v + j];
+            dot(t, col.data(), nullptr, static_cast<unsigned long>(n));
+            e.lo = mpfr_get_ld(t, MPFR_RNDD);
+            for (Eigen::Index i = 0; i < n; ++i) col[static_cast<std::size_t>(i)] = hi[i * v + j];
+            dot(t, col.data(), nullptr, static_cast<unsigned long>(n));
+            e.hi = mpfr_get_ld(t, MPFR_RNDU);
+            if (e.lo == 0) e.lo = 0.0L;
+            if (e.hi == 0) e.hi = 0.0L;
         }
     }
     return r;

@@ -129,6 +129,31 @@ certified_ce_options certify_cross_entropy_with_options(const lmatrix& logits, c
                                                         const std::vector<long double>& dloss,
                                                         unsigned bits = default_bits, unsigned threads = 0);
 
+struct certified_fused_ce {
+    certified_ce_options ce;          // loss and dlogits of the exact logits H·Wᵀ + b
+    interval_matrix dhidden, dweight;  // n×d, v×d
+    std::vector<enclosure> dbias;     // v values (empty without a bias)
+};
+
+// Enclosures of the exact results of fused linear cross-entropy: the exact logits (as
+// fused_linear_cross_entropy), the certified rows of certify_cross_entropy_with_options on them,
+// then dhidden = G·W, dweight = Gᵀ·H and dbias = Σ_i G_ij from the dlogits' enclosures [lo, hi]:
+// for w ≥ 0, w·lo ≤ w·g ≤ w·hi (swapped for w < 0), so two exact sums (exact_sum.hpp) rounded
+// outward bound each entry. Same arguments and validation as fused_linear_cross_entropy; a NaN or
+// infinite dlogit (the mean's W = 0) makes every product's enclosure NaN.
+certified_fused_ce certify_fused_linear_cross_entropy(const lmatrix& hidden, const lmatrix& weight,
+                                                      const std::vector<long double>& bias, const label_vector& labels,
+                                                      const ce_options& o, const std::vector<long double>& class_weights,
+                                                      const std::vector<long double>& dloss, unsigned bits = default_bits,
+                                                      unsigned threads = 0);
+
+template <class T>
+certified_fused_ce certify_fused_linear_cross_entropy(const fused_ce_input<T>& in, unsigned bits = default_bits) {
+    return certify_fused_linear_cross_entropy(convert<long double>(in.hidden), convert<long double>(in.weight),
+                                              in.has_bias ? widen(in.bias) : std::vector<long double>{}, in.labels,
+                                              in.options, widen(in.class_weights), widen(in.dloss), bits);
+}
+
 // Enclosures when each logit is known only to lie within [logits − radius, logits + radius] (as a
 // product H·Wᵀ + b rounded in double with an a-priori error bound; bench/certify_fused.hpp): the
 // certified form above with every logit (and, with a cap, every x/cap) widened by its radius,

@@ -357,6 +357,53 @@ inline int largest_term_exponent(const split_ld* x, const piece_matrix& m, std::
     return top;
 }
 
+// Enclosures of out(k, j) = Σ_i X(i, k)·M(i, j) for every M with lo ≤ M ≤ hi entry-wise: for
+// x ≥ 0, x·lo ≤ x·m ≤ x·hi (swapped for x < 0); summing these inequalities over i encloses the sum
+// by two sums, each exact (capped grid as the dW stages, widened by its tail bound), rounded
+// outward once at prec. xc = columns of X (split_matrix_of(X, true)); lo, hi from split_pieces.
+// done(k, j, lo_t, hi_t, scratch) receives the bounds and a scratch number, all of precision prec
+// and its to modify; it runs on the worker threads.
+template <class Done>
+void enclosed_transposed_products(const split_matrix& xc, const piece_matrix& lo, const piece_matrix& hi,
+                                  mpfr_prec_t prec, unsigned workers, Done done) {
+    const std::ptrdiff_t inner = lo.rows, cols = lo.cols;
+    parallel_blocks(xc.rows, workers, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+        fixed_accumulator acc_lo, acc_hi;
+        mpfr_num lo_t(prec), hi_t(prec), tail(prec);
+        for (std::ptrdiff_t k = begin; k < end; ++k)
+            for (std::ptrdiff_t j = 0; j < cols; ++j) {
+                exp_range range = lo.col_range[static_cast<std::size_t>(j)];
+                const exp_range& other = hi.col_range[static_cast<std::size_t>(j)];
+                if (!other.empty()) range.lo = std::min(range.lo, other.lo), range.hi = std::max(range.hi, other.hi);
+                const split_ld* x = xc.row(k);
+                const int top = std::max(largest_term_exponent(x, lo, j), largest_term_exponent(x, hi, j));
+                acc_lo.reset(xc.range[static_cast<std::size_t>(k)], range, dw_max_span, top);
+                acc_hi.reset(xc.range[static_cast<std::size_t>(k)], range, dw_max_span, top);
+                for (std::ptrdiff_t i = 0; i < inner; ++i) {
+                    if (x[i].sig == 0) continue;
+                    const split_ld* a = lo.at(i, j);
+                    const split_ld* b = hi.at(i, j);
+                    if (x[i].neg) std::swap(a, b);
+                    for (std::ptrdiff_t p = 0; p < lo.per; ++p) {
+                        acc_lo.add(x[i], a[p]);
+                        acc_hi.add(x[i], b[p]);
+                    }
+                }
+                acc_lo.to_mpfr_rounded(lo_t, MPFR_RNDD);
+                acc_hi.to_mpfr_rounded(hi_t, MPFR_RNDU);
+                if (acc_lo.has_tail()) {  // terms below the capped grid: widen by their bound
+                    acc_lo.tail_bound(tail);
+                    mpfr_sub(lo_t, lo_t, tail, MPFR_RNDD);
+                }
+                if (acc_hi.has_tail()) {
+                    acc_hi.tail_bound(tail);
+                    mpfr_add(hi_t, hi_t, tail, MPFR_RNDU);
+                }
+                done(k, j, static_cast<mpfr_ptr>(lo_t), static_cast<mpfr_ptr>(hi_t), static_cast<mpfr_ptr>(tail));
+            }
+    });
+}
+
 // S = X·W exactly, each entry at the precision it needs: xr = rows of X, wc = columns of W.
 inline void exact_products(const split_matrix& xr, const split_matrix& wc, mpfr_vec& out, unsigned workers) {
     const std::ptrdiff_t c = wc.rows, d = xr.inner;

@@ -192,48 +192,17 @@ certified_loss certify_softmax_loss(const lmatrix& W, const lmatrix& X, const la
     const split_matrix xc = split_matrix_of(X, true);  // columns of X
     const piece_matrix lo = split_pieces(n, c, prec, [&](Eigen::Index i, Eigen::Index j) { return &ds[i * c + j]->left; });
     const piece_matrix hi = split_pieces(n, c, prec, [&](Eigen::Index i, Eigen::Index j) { return &ds[i * c + j]->right; });
-    parallel_blocks(d, workers, [&](Eigen::Index begin, Eigen::Index end) {
-        fixed_accumulator acc_lo, acc_hi;
-        mpfr_num lo_t(prec), hi_t(prec), rw(prec);
-        for (Eigen::Index k = begin; k < end; ++k)
-            for (Eigen::Index j = 0; j < c; ++j) {
-                exp_range range = lo.col_range[static_cast<std::size_t>(j)];
-                const exp_range& other = hi.col_range[static_cast<std::size_t>(j)];
-                if (!other.empty()) range.lo = std::min(range.lo, other.lo), range.hi = std::max(range.hi, other.hi);
-                const split_ld* x = xc.row(k);
-                const int top = std::max(largest_term_exponent(x, lo, j), largest_term_exponent(x, hi, j));
-                acc_lo.reset(xc.range[static_cast<std::size_t>(k)], range, dw_max_span, top);
-                acc_hi.reset(xc.range[static_cast<std::size_t>(k)], range, dw_max_span, top);
-                for (Eigen::Index i = 0; i < n; ++i) {
-                    if (x[i].sig == 0) continue;
-                    const split_ld* a = lo.at(i, j);
-                    const split_ld* b = hi.at(i, j);
-                    if (x[i].neg) std::swap(a, b);
-                    for (Eigen::Index p = 0; p < lo.per; ++p) {
-                        acc_lo.add(x[i], a[p]);
-                        acc_hi.add(x[i], b[p]);
-                    }
-                }
-                acc_lo.to_mpfr_rounded(lo_t, MPFR_RNDD);
-                acc_hi.to_mpfr_rounded(hi_t, MPFR_RNDU);
-                if (acc_lo.has_tail()) {  // terms below the capped grid: widen by their bound
-                    acc_lo.tail_bound(rw);
-                    mpfr_sub(lo_t, lo_t, rw, MPFR_RNDD);
-                }
-                if (acc_hi.has_tail()) {
-                    acc_hi.tail_bound(rw);
-                    mpfr_add(hi_t, hi_t, rw, MPFR_RNDU);
-                }
-                mpfr_div_ui(lo_t, lo_t, un, MPFR_RNDD);
-                mpfr_div_ui(hi_t, hi_t, un, MPFR_RNDU);
-                mpfr_mul(rw, ws[k * c + j], regm, MPFR_RNDD);  // exact at p ≥ 128
-                mpfr_add(lo_t, lo_t, rw, MPFR_RNDD);
-                mpfr_mul(rw, ws[k * c + j], regm, MPFR_RNDU);
-                mpfr_add(hi_t, hi_t, rw, MPFR_RNDU);
-                long double l = mpfr_get_ld(lo_t, MPFR_RNDD), h = mpfr_get_ld(hi_t, MPFR_RNDU);
-                r.dW.lo(k, j) = l == 0 ? 0.0L : l;  // +0 for either zero, as to_enclosure
-                r.dW.hi(k, j) = h == 0 ? 0.0L : h;
-            }
+    enclosed_transposed_products(xc, lo, hi, prec, workers,
+                                 [&](Eigen::Index k, Eigen::Index j, mpfr_ptr lo_t, mpfr_ptr hi_t, mpfr_ptr rw) {
+        mpfr_div_ui(lo_t, lo_t, un, MPFR_RNDD);
+        mpfr_div_ui(hi_t, hi_t, un, MPFR_RNDU);
+        mpfr_mul(rw, ws[k * c + j], regm, MPFR_RNDD);  // exact at p ≥ 128
+        mpfr_add(lo_t, lo_t, rw, MPFR_RNDD);
+        mpfr_mul(rw, ws[k * c + j], regm, MPFR_RNDU);
+        mpfr_add(hi_t, hi_t, rw, MPFR_RNDU);
+        long double l = mpfr_get_ld(lo_t, MPFR_RNDD), h = mpfr_get_ld(hi_t, MPFR_RNDU);
+        r.dW.lo(k, j) = l == 0 ? 0.0L : l;  // +0 for either zero, as to_enclosure
+        r.dW.hi(k, j) = h == 0 ? 0.0L : h;
     });
     return r;
 }

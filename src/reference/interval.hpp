@@ -23,6 +23,23 @@ struct enclosure {
     long double lo = 0, hi = 0;
 };
 
+// The point of [lo, hi] nearest to a: any point of an enclosure may be the exact value, so an
+// output's error is measured to it (an undefined, NaN, enclosure gives NaN).
+inline long double nearest_point(long double a, long double lo, long double hi) {
+    if (lo != lo || hi != hi) return lo != lo ? lo : hi;
+    return a < lo ? lo : a > hi ? hi : a;
+}
+inline long double nearest_point(long double a, const enclosure& e) { return nearest_point(a, e.lo, e.hi); }
+
+// Element by element; a has e's shape.
+template <class T>
+lmatrix nearest_points(const matrix<T>& a, const interval_matrix& e) {
+    lmatrix r(e.lo.rows(), e.lo.cols());
+    for (Eigen::Index k = 0; k < r.size(); ++k)
+        r.data()[k] = nearest_point(static_cast<long double>(a.data()[k]), e.lo.data()[k], e.hi.data()[k]);
+    return r;
+}
+
 struct certified_loss {
     enclosure loss;
     lmatrix scores;  // S = X·W (exact), rounded to nearest long double

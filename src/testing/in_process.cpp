@@ -314,6 +314,11 @@ implementation& implementation::fused_linear_cross_entropy_bf16(fused_linear_cro
         wrap_fused<float, std::uint16_t>(std::move(f), "fused_linear_cross_entropy_bf16", {half_format::bf16});
     return *this;
 }
+implementation& implementation::fused_linear_cross_entropy_f16(fused_linear_cross_entropy_fn<std::uint16_t> f) {
+    mutable_state().subj.f32.fused_linear_cross_entropy_f16 =
+        wrap_fused<float, std::uint16_t>(std::move(f), "fused_linear_cross_entropy_f16", {half_format::f16});
+    return *this;
+}
 
 #define GRADPROOF_INSTANTIATE(T)                                                    \
     template implementation& implementation::softmax<T>(softmax_fn<T>);             \

@@ -154,6 +154,7 @@ detail_symbols stub_symbols() {
     put_fn(entry_point::fused_linear_cross_entropy, precision::f64, reinterpret_cast<void*>(&fused_stub<double>));
     put_fn(entry_point::fused_linear_cross_entropy, precision::f32, reinterpret_cast<void*>(&fused_stub<float>));
     put_fn(entry_point::fused_linear_cross_entropy_bf16, precision::f32, reinterpret_cast<void*>(&fused_stub<std::uint16_t>));
+    put_fn(entry_point::fused_linear_cross_entropy_f16, precision::f32, reinterpret_cast<void*>(&fused_stub<std::uint16_t>));
     return s;
 }
 
@@ -263,12 +264,30 @@ TEST_F(options_transport, bf16_and_f16_bit_patterns_cross_exactly) {
         EXPECT_EQ(take<std::uint16_t>(out, off, 1), dloss);
         EXPECT_EQ(take<std::uint16_t>(out, off, 6), logits) << dtype;
     }
-    // Half storage exists for the version-2 ops only, and fused has no f16 form.
+    // Fused linear cross-entropy in both formats: hidden 1×2, weight 3×2, bias 3, echoed back.
+    const std::vector<std::uint16_t> hidden{0x3c00, 0x8001}, weight{0x7bff, 0x0001, 0xc000, 0x3555, 0x0400, 0x8000},
+        bias{0x3f80, 0x0002, 0xfbff};
+    for (const char* dtype : {"bf16", "f16"}) {
+        std::string payload;
+        put(payload, hidden);
+        put(payload, weight);
+        put(payload, bias);
+        put(payload, std::vector<std::int32_t>{2});
+        put(payload, dloss);
+        const auto [answer, out] = ask(
+            symbols, json{{"op", "fused_linear_cross_entropy"}, {"dtype", dtype}, {"n", 1}, {"d", 2}, {"v", 3}, {"has_bias", true}},
+            payload);
+        ASSERT_EQ(answer["status"], "ok") << dtype << ": " << answer.dump();
+        std::size_t off = 0;
+        EXPECT_EQ(take<std::uint16_t>(out, off, 1), dloss) << dtype;
+        EXPECT_EQ(take<std::uint16_t>(out, off, 2), hidden) << dtype;
+        EXPECT_EQ(take<std::uint16_t>(out, off, 6), weight) << dtype;
+        EXPECT_EQ(take<std::uint16_t>(out, off, 3), bias) << dtype;
+    }
+    // Half storage exists for the version-2 ops only.
     std::string p(12, '\0');
     EXPECT_EQ(ask(symbols, json{{"op", "softmax"}, {"dtype", "bf16"}, {"n", 2}, {"c", 3}}, p).first["status"], "error");
-    EXPECT_EQ(ask(symbols, json{{"op", "fused_linear_cross_entropy"}, {"dtype", "f16"}, {"n", 1}, {"d", 1}, {"v", 1}}, p)
-                  .first["status"],
-              "error");
+    EXPECT_EQ(ask(symbols, json{{"op", "cross_entropy"}, {"dtype", "f16"}, {"n", 1}, {"c", 3}}, p).first["status"], "error");
 }
 
 TEST_F(options_transport, fused_arrays_and_bias_travel_in_order) {
@@ -470,7 +489,8 @@ TEST(options_hello, half_forms_are_known_once) {
                                        "fused_linear_cross_entropy_f16"}}};
     const auto info = plugin::parse_hello(hello, "test");
     const std::vector<std::string> want{"cross_entropy_ex_bf16", "cross_entropy_ex_f16", "fused_linear_cross_entropy_bf16",
-                                        "cross_entropy_ex_f64", "fused_linear_cross_entropy_f32"};
+                                        "cross_entropy_ex_f64", "fused_linear_cross_entropy_f32",
+                                        "fused_linear_cross_entropy_f16"};
     EXPECT_EQ(info.entry_points, want);
 }
 

@@ -360,6 +360,58 @@ TEST(CrossEntropyOptionsReference, IntervalEnclosesThePoint) {
     }
 }
 
+TEST(CrossEntropyOptionsReference, FusedIntervalEnclosesThePoint) {
+    std::mt19937_64 rng(12);
+    for (int trial = 0; trial < 6; ++trial) {
+        const Eigen::Index n = 1 + static_cast<Eigen::Index>(rng() % 5), d = 1 + static_cast<Eigen::Index>(rng() % 7),
+                           v = 1 + static_cast<Eigen::Index>(rng() % 40);
+        const lmatrix H = random_matrix(rng, n, d, 1), Wt = random_matrix(rng, v, d, trial % 2 ? 3 : 0.02);
+        std::vector<long double> b;
+        if (trial % 3 != 0) b = std::vector<long double>(random_weights(rng, v));
+        const reduction r = static_cast<reduction>(trial % 3);
+        ce_options o = opts(r, trial % 2 ? 0.1 : 0, trial == 4 ? 0.01 : 0, trial >= 3 ? 5 : 0);
+        label_vector y = random_labels(rng, n, v);
+        if (trial == 5) {
+            o.has_ignore_index = true;
+            o.ignore_index = -100;
+            y[0] = -100;
+        }
+        const auto w = trial % 2 ? random_weights(rng, v) : std::vector<long double>{};
+        const std::vector<long double> dloss = r == reduction::none ? ones(static_cast<std::size_t>(n)) : std::vector<long double>{2.0L};
+        const auto p = fused_linear_cross_entropy(H, Wt, b, y, o, w, dloss);
+        const auto e = certify_fused_linear_cross_entropy(H, Wt, b, y, o, w, dloss);
+        ASSERT_EQ(e.ce.loss.size(), p.ce.loss.size());
+        for (std::size_t k = 0; k < p.ce.loss.size(); ++k) {
+            EXPECT_LE(e.ce.loss[k].lo, p.ce.loss[k]);
+            EXPECT_GE(e.ce.loss[k].hi, p.ce.loss[k]);
+        }
+        // Each product's enclosure: the dlogits' own (≤ 2 ulps each, long double bounds) carried
+        // through Σ|G|·|W| (resp. |G|ᵀ·|H|, Σ|G|), plus the outward rounding of the result.
+        const lmatrix G = p.ce.dlogits.cwiseAbs();
+        const lmatrix dh_scale = G * Wt.cwiseAbs(), dw_scale = G.transpose() * H.cwiseAbs();
+        auto check = [&](const char* what, const lmatrix& point, const interval_matrix& enc, const lmatrix& scale) {
+            ASSERT_EQ(enc.lo.rows(), point.rows()) << what;
+            ASSERT_EQ(enc.lo.cols(), point.cols()) << what;
+            for (Eigen::Index k = 0; k < point.size(); ++k) {
+                EXPECT_LE(enc.lo.data()[k], point.data()[k]) << what << " " << k;
+                EXPECT_GE(enc.hi.data()[k], point.data()[k]) << what << " " << k;
+                EXPECT_LE(enc.hi.data()[k] - enc.lo.data()[k],
+                          8 * u_ld * (scale.data()[k] + std::fabs(point.data()[k])) + 4 * ld_limits::denorm_min())
+                    << what << " " << k;
+            }
+        };
+        check("dhidden", p.dhidden, e.dhidden, dh_scale);
+        check("dweight", p.dweight, e.dweight, dw_scale);
+        ASSERT_EQ(e.dbias.size(), b.size());
+        for (std::size_t j = 0; j < b.size(); ++j) {
+            EXPECT_LE(e.dbias[j].lo, p.dbias[j]);
+            EXPECT_GE(e.dbias[j].hi, p.dbias[j]);
+            EXPECT_LE(e.dbias[j].hi - e.dbias[j].lo,
+                      8 * u_ld * (G.col(static_cast<Eigen::Index>(j)).sum() + std::fabs(p.dbias[j])) + 4 * ld_limits::denorm_min());
+        }
+    }
+}
+
 TEST(CrossEntropyOptionsReference, MaskedClassWithoutSmoothingIsZeroProbability) {
     lmatrix z(1, 3);
     z << 0, -ld_limits::infinity(), 0;

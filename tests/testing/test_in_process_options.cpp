@@ -50,7 +50,16 @@ int ce_without_soft_targets(const double* z, const std::int32_t* y, std::int64_t
     return gradproof_cross_entropy_ex_f64(z, y, n, c, o, dloss, loss, dz);
 }
 
+int fused_dweight_off_by_2_pow_minus_36(const double* h, const double* w, const double* b, const std::int32_t* y,
+                                       std::int64_t n, std::int64_t d, std::int64_t v, const gradproof_ce_options* o,
+                                       const double* dloss, double* loss, double* dh, double* dw, double* db) {
+    const int rc = gradproof_fused_linear_cross_entropy_f64(h, w, b, y, n, d, v, o, dloss, loss, dh, dw, db);
+    for (std::int64_t k = 0; k < v * d; ++k) dw[k] *= 1 + 0x1p-36;
+    return rc;
+}
+
 const char* const against_reference = "cross_entropy_with_options_matches_the_reference";
+const char* const fused_certified = "fused_linear_cross_entropy_lies_within_tolerance_of_the_certified_enclosure";
 
 TEST(in_process_options, the_options_plugin_passes_every_option_property_in_f64_f32_and_bf16) {
     const auto impl = implementation("options_plugin")
@@ -75,6 +84,24 @@ TEST(in_process_options, the_options_plugin_passes_every_option_property_in_f64_
         return p.property == "cross_entropy_with_options_matches_the_reference_in_bf16" && p.status == "pass";
     });
     EXPECT_TRUE(bf16_ran);
+}
+
+TEST(in_process_options, a_fused_dweight_off_by_two_to_the_minus_36_leaves_the_certified_enclosure) {
+    run_options o;
+    o.precisions = {"f64"};
+    o.properties = {fused_certified};
+    const auto good = gradproof::testing::run_catalog(
+        implementation("fused").fused_linear_cross_entropy<double>(gradproof_fused_linear_cross_entropy_f64), o);
+    EXPECT_TRUE(good.passed) << describe(good);
+    ASSERT_EQ(good.properties.size(), 1u);
+    EXPECT_EQ(good.properties[0].status, "pass");
+    const auto bad = gradproof::testing::run_catalog(
+        implementation("fused_off").fused_linear_cross_entropy<double>(fused_dweight_off_by_2_pow_minus_36), o);
+    EXPECT_FALSE(bad.passed);
+    const bool named = std::any_of(bad.findings.begin(), bad.findings.end(), [](const auto& f) {
+        return std::find(f.properties.begin(), f.properties.end(), fused_certified) != f.properties.end();
+    });
+    EXPECT_TRUE(named) << describe(bad);
 }
 
 TEST(in_process_options, a_kernel_that_drops_label_smoothing_is_wrong) {
