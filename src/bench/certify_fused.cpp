@@ -7,6 +7,7 @@
 #include "error/cross_entropy_tolerance.hpp"
 #include "error/ulp.hpp"
 #include "reference/exact_sum.hpp"
+#include "reference/ozaki_product.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -28,7 +29,6 @@ double seconds_since(clock_type::time_point t0) {
 constexpr long double u53 = 0x1p-53L;
 constexpr double tiny = std::numeric_limits<double>::denorm_min();
 
-long double gamma_of(long double m) { return m * u53 / (1 - m * u53); }
 
 // The double just above x ≥ 0 (x computed in long double): a valid upper bound.
 double round_up(long double x) {
@@ -42,19 +42,13 @@ unsigned workers(unsigned threads) {
 
 using dmatrix = matrix<double>;
 
-// |S − S̃| bound of the header for a rounded length-m dot product with nonnegative magnitudes
-// `mag` (computed) and extra exact terms `extra`.
-double product_radius(double mag, long double extra, long double gamma_m, long double gamma_prev, long double m) {
-    const long double r = gamma_m * (static_cast<long double>(mag) * (1 + 2 * gamma_prev) + extra) * (1 + 8 * u53) +
-                          (m + 1) * static_cast<long double>(tiny);
-    return round_up(r);
-}
+// a + b for radii a, b ≥ 0, rounded up.
+double add_up(double a, double b) { return round_up((static_cast<long double>(a) + b) * (1 + 0x1p-60L)); }
 
 }  // namespace
 
 fused_certificate certify_fused(const fused_ce_input<double>& in, const fused_certify_options& options) {
     using gradproof::detail::throw_invalid;
-    using reference::detail::parallel_blocks;
     const Eigen::Index n = in.n(), d = in.d(), v = in.v();
     if (n < 1 || d < 1) throw_invalid("hidden", "must have at least one row and one column");
     if (v < 1) throw_invalid("weight", "must have at least one row (V ≥ 1)");
@@ -78,20 +72,29 @@ fused_certificate certify_fused(const fused_ce_input<double>& in, const fused_ce
     const dmatrix& H = in.hidden;
     const dmatrix& W = in.weight;
     const dmatrix aH = H.cwiseAbs(), aW = W.cwiseAbs();
-    dmatrix S(n, v), R(n, v);
-    const long double g_d1 = gamma_of(static_cast<long double>(d) + 1), g_d = gamma_of(static_cast<long double>(d));
-    parallel_blocks(v, threads, [&](std::ptrdiff_t j0, std::ptrdiff_t j1) {
-        const Eigen::Index m = j1 - j0;
-        S.middleCols(j0, m).noalias() = H * W.middleRows(j0, m).transpose();
-        R.middleCols(j0, m).noalias() = aH * aW.middleRows(j0, m).transpose();
-        for (Eigen::Index i = 0; i < n; ++i)
-            for (Eigen::Index j = j0; j < j1; ++j) {
-                const double b = in.has_bias ? in.bias[static_cast<std::size_t>(j)] : 0.0;
-                S(i, j) += b;
-                R(i, j) = product_radius(R(i, j), std::fabs(b), g_d1, g_d, static_cast<long double>(d));
-            }
-    });
-    c.stages.push_back({"logits H·Wᵀ + b (double GEMM, a-priori bound)", seconds_since(t0)});
+    const bool error_free = options.error_free_products;
+    // A·B enclosed: error-free with the given slice counts, or by the a-priori bound.
+    auto product = [&](const dmatrix& A, const dmatrix& B, int sa, int sb) {
+        return error_free ? reference::enclose_product(A, B, sa, sb, threads)
+                          : reference::enclose_product_a_priori(A, B, threads);
+    };
+    // An upper bound of A·B for A, B ≥ 0: the computed product plus its a-priori error.
+    auto nonneg_bound = [&](const dmatrix& A, const dmatrix& B) {
+        reference::product_enclosure e = reference::enclose_product_a_priori(A, B, threads);
+        for (Eigen::Index k = 0; k < e.mid.size(); ++k) e.mid.data()[k] = add_up(e.mid.data()[k], e.rad.data()[k]);
+        return std::move(e.mid);
+    };
+    reference::product_enclosure hw = product(H, dmatrix(W.transpose()), 3, 3);
+    dmatrix& S = hw.mid;
+    dmatrix& R = hw.rad;
+    for (Eigen::Index i = 0; i < n; ++i)
+        for (Eigen::Index j = 0; j < v; ++j) {
+            // + b, rounded to nearest: ± u·|result| more (tiny covers a subnormal result).
+            S(i, j) += in.has_bias ? in.bias[static_cast<std::size_t>(j)] : 0.0;
+            R(i, j) = round_up((static_cast<long double>(R(i, j)) + u53 * std::fabs(S(i, j)) + tiny) * (1 + 0x1p-60L));
+        }
+    const char* how = hw.error_free ? "error-free split GEMMs" : "double GEMMs, a-priori bounds";
+    c.stages.push_back({std::string("logits H·Wᵀ + b (") + how + ")", seconds_since(t0)});
 
     // Rows, in interval arithmetic over the logits' enclosures.
     t0 = clock_type::now();
@@ -112,39 +115,23 @@ fused_certificate certify_fused(const fused_ce_input<double>& in, const fused_ce
         rho.data()[k] = round_up(std::max(hi - m, m - lo) * (1 + 0x1p-60L));
     }
     const dmatrix aM = M.cwiseAbs();
-    const long double g_v = gamma_of(static_cast<long double>(v)), g_n = gamma_of(static_cast<long double>(n));
-    // ρ + γ·|M|, rounded up elementwise.
-    auto spread = [](const dmatrix& r, const dmatrix& a, long double g) {
-        dmatrix out(r.rows(), r.cols());
-        for (Eigen::Index k = 0; k < out.size(); ++k)
-            out.data()[k] = round_up((r.data()[k] + g * a.data()[k]) * (1 + 2 * u53));
-        return out;
-    };
-    c.dhidden_mid.resize(n, d);
-    c.dhidden_rad.resize(n, d);
+    // G·W ∈ M·W ± ρ·|W|: M·W enclosed (error-free: 4 slices of M, whose inner dimension V makes β
+    // small), ρ·|W| bounded above; Gᵀ·H likewise.
     {
-        const dmatrix E = spread(rho, aM, g_v);
-        parallel_blocks(n, threads, [&](std::ptrdiff_t i0, std::ptrdiff_t i1) {
-            const Eigen::Index m = i1 - i0;
-            c.dhidden_mid.middleRows(i0, m).noalias() = M.middleRows(i0, m) * W;
-            c.dhidden_rad.middleRows(i0, m).noalias() = E.middleRows(i0, m) * aW;
-        });
+        reference::product_enclosure mw = product(M, W, 4, 3);
+        const dmatrix spread = nonneg_bound(rho, aW);
+        c.dhidden_mid = std::move(mw.mid);
+        c.dhidden_rad = std::move(mw.rad);
         for (Eigen::Index k = 0; k < c.dhidden_rad.size(); ++k)
-            c.dhidden_rad.data()[k] = round_up(c.dhidden_rad.data()[k] * (1 + 2 * g_v + 8 * u53) +
-                                               (static_cast<long double>(v) + 1) * tiny);
+            c.dhidden_rad.data()[k] = add_up(c.dhidden_rad.data()[k], spread.data()[k]);
     }
-    c.dweight_mid.resize(v, d);
-    c.dweight_rad.resize(v, d);
     {
-        const dmatrix E = spread(rho, aM, g_n);
-        parallel_blocks(v, threads, [&](std::ptrdiff_t j0, std::ptrdiff_t j1) {
-            const Eigen::Index m = j1 - j0;
-            c.dweight_mid.middleRows(j0, m).noalias() = M.middleCols(j0, m).transpose() * H;
-            c.dweight_rad.middleRows(j0, m).noalias() = E.middleCols(j0, m).transpose() * aH;
-        });
+        reference::product_enclosure mh = product(dmatrix(M.transpose()), H, 3, 3);
+        const dmatrix spread = nonneg_bound(dmatrix(rho.transpose()), aH);
+        c.dweight_mid = std::move(mh.mid);
+        c.dweight_rad = std::move(mh.rad);
         for (Eigen::Index k = 0; k < c.dweight_rad.size(); ++k)
-            c.dweight_rad.data()[k] = round_up(c.dweight_rad.data()[k] * (1 + 2 * g_n + 8 * u53) +
-                                               (static_cast<long double>(n) + 1) * tiny);
+            c.dweight_rad.data()[k] = add_up(c.dweight_rad.data()[k], spread.data()[k]);
     }
     if (in.has_bias) {
         const long double g_ld = static_cast<long double>(n) * 0x1p-64L / (1 - static_cast<long double>(n) * 0x1p-64L);
@@ -161,7 +148,7 @@ fused_certificate certify_fused(const fused_ce_input<double>& in, const fused_ce
             c.dbias_rad[static_cast<std::size_t>(j)] = (r + g_ld * a) * (1 + 8 * u53);
         }
     }
-    c.stages.push_back({"dhidden, dweight, dbias (double GEMMs, a-priori bounds)", seconds_since(t0)});
+    c.stages.push_back({std::string("dhidden, dweight, dbias (") + how + ")", seconds_since(t0)});
 
     // The approximate point reference the tolerance model multiplies by u.
     c.midpoints.ce = std::move(mids);

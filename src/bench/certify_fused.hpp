@@ -2,27 +2,30 @@
 // dbias) at an LM-head shape, (N, D, V) = (256, 768, 50 257): enclosures of the exact values,
 // then every output element of an implementation against them with the tolerance of
 // error/cross_entropy_tolerance.hpp. certify.hpp's exact superaccumulator products would take
-// hours there (3·N·D·V ≈ 3·10¹⁰ exact products), so the products are rounded double GEMMs with
-// a-priori error bounds instead, and the rows run in low-precision interval arithmetic.
+// hours there (3·N·D·V ≈ 3·10¹⁰ exact products), so the products are enclosed from GEMMs
+// (reference/ozaki_product.hpp), and the rows run in low-precision interval arithmetic.
 //
-// Error analysis (u = 2^-53; Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed.,
-// SIAM 2002, §3.1 and §3.5: a dot product of m terms computed in ANY order, with or without FMA,
-// errs by ≤ γ_m·Σ|terms|, γ_m = m·u/(1 − m·u), plus m·2^-1074 when products underflow):
-//  • logits S = H·Wᵀ + b: S̃ by Eigen's double GEMM (exact inputs: the entry points' inputs are
-//    doubles, floats or halves), then + b. |S − S̃| ≤ γ_{D+1}·(|H|·|W|ᵀ + |b|) + (D+1)·2^-1074 =: R.
-//    |H|·|W|ᵀ is itself a rounded GEMM of nonnegative terms, ≤ its computed value·(1 + 2γ_D); every
-//    radius is formed with one more factor (1 + 8u) for its own few roundings.
+// Error analysis (u = 2^-53):
+//  • products, either (error_free_products) by Ozaki's splitting into slice GEMMs that do not
+//    round, leaving ≈ the final rounding to double (u·|A·B| plus 2^-60 of |A|·|B|), or by one
+//    rounded GEMM with Higham's a-priori bound γ_k·|A|·|B| ("Accuracy and Stability of Numerical
+//    Algorithms", 2nd ed., SIAM 2002, §3.5: any order, with or without FMA). ozaki_product.hpp
+//    states both.
+//  • logits S = H·Wᵀ + b: the enclosure [S̃ − R₀, S̃ + R₀] of H·Wᵀ (exact inputs: the entry points'
+//    inputs are doubles, floats or halves), then + b rounded to nearest: R = R₀ + u·|S̃ + b|.
 //  • rows: reference::certify_cross_entropy_with_options on [S̃ − R, S̃ + R] (interval arithmetic,
 //    64-bit MPFI, exp in double with certified bounds): enclosures [lo, hi] of the loss and of
 //    every dlogit G, for every logit matrix within the radii, the true one included.
 //  • dhidden = G·W, dweight = Gᵀ·H, from the midpoints M = RN(mid [lo, hi]) (doubles) and radii
-//    ρ ≥ max(hi − M, M − lo): G·W ∈ M·W ± ρ·|W|, and M·W computed errs by ≤ γ_V·|M|·|W|, so
-//    dhidden ∈ fl(M·W) ± (ρ + γ_V·|M|)·|W|·(1 + 2γ_V + 8u) + (V+1)·2^-1074 (and likewise with N for
-//    dweight); dbias = Σ_i G_ij summed in long double: ± (Σρ + γ^ld_N·Σ|M|)·(1 + 8u).
-// The enclosures are therefore ≈ γ_D·|H|·|W|ᵀ wide on the logits, which is what a double
-// implementation's own tolerance allows (before the safety factor): the certificate resolves
-// float, bf16 and f16 implementations by 10⁶ and more, and double ones only to about their
-// tolerance; the report states the widest enclosure relative to its tolerance.
+//    ρ ≥ max(hi − M, M − lo): G·W ∈ M·W ± ρ·|W|, with M·W enclosed as above and ρ·|W| bounded by
+//    its computed value plus its a-priori error (and likewise with N for dweight); dbias =
+//    Σ_i G_ij summed in long double: ± (Σρ + γ^ld_N·Σ|M|)·(1 + 8u).
+// With a-priori products the enclosures are ≈ γ_D·|H|·|W|ᵀ wide on the logits, which is what a
+// double implementation's own tolerance allows: they resolve float, bf16 and f16 implementations
+// by 10⁶ and more, double ones only to about their tolerance. Error-free products leave the rows'
+// own width (exp in double with certified bounds, ≈ 20u): double implementations are resolved to
+// 10⁻³–10⁻² of their tolerance, at ≈ 3× the GEMM time. The report states the widest enclosure
+// relative to its tolerance.
 //
 // The error of the implementation is measured against the point of the enclosure nearest to its
 // output (error/ulp.hpp's measure; any point of the enclosure may be the exact value).
@@ -38,8 +41,9 @@
 namespace gradproof::bench {
 
 struct fused_certify_options {
-    unsigned bits = 64;    // MPFI precision of the rows (≥ 64)
-    unsigned threads = 0;  // workers (0 = all hardware threads)
+    unsigned bits = 64;               // MPFI precision of the rows (≥ 64)
+    unsigned threads = 0;             // workers (0 = all hardware threads)
+    bool error_free_products = true;  // false: a-priori product bounds (enough for float and below)
 };
 
 // Enclosures of the exact results at one input: [mid − rad, mid + rad] per element.

@@ -71,7 +71,7 @@ double gemm_gflops(int threads, bool quick) {
         const auto k = static_cast<std::size_t>(t);
         // The GEMM of the kernel build in use (kernels/kernel_isa.hpp), so that the bound and the
         // kernel share an instruction set.
-        if (!detail::run_accelerated_gemm(a[k].data(), b[k].data(), c[k].data(), n)) c[k].noalias() = a[k] * b[k];
+        if (!detail::run_accelerated_gemm(a[k].data(), n, b[k].data(), n, c[k].data(), n, n, n, n)) c[k].noalias() = a[k] * b[k];
     };
     concurrent_seconds(threads, body);
     double best = 1e300;

@@ -88,7 +88,7 @@ struct fused_certify_row {
     bool ran = false;
     std::string note;
     shape s;                                      // (N, D, V)
-    double certificate_seconds = 0;               // the enclosures (certify_fused)
+    std::vector<double> certificate_seconds;      // the enclosures (certify_fused), one per result
     std::vector<double> implementation_seconds;   // one call per result
     std::vector<fused_certification> results;     // f64, f32
 };

@@ -163,12 +163,14 @@ bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, 
     return run_fused(&kernel_table::loss_f32, W, X, y, reg, dS, dW, data_loss, w_sumsq);
 }
 
-bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n) {
-    return run_entry(&kernel_table::gemm_f64, a, b, c, n);
+bool run_accelerated_gemm(const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double* c,
+                          std::int64_t ldc, std::int64_t m, std::int64_t k, std::int64_t p) {
+    return run_entry(&kernel_table::gemm_f64, a, lda, b, ldb, c, ldc, m, k, p);
 }
 
-bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n) {
-    return run_entry(&kernel_table::gemm_f32, a, b, c, n);
+bool run_accelerated_gemm(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                          std::int64_t ldc, std::int64_t m, std::int64_t k, std::int64_t p) {
+    return run_entry(&kernel_table::gemm_f32, a, lda, b, ldb, c, ldc, m, k, p);
 }
 
 bool run_accelerated_exp(const double* x, double* out, std::int64_t n) {

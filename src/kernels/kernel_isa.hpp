@@ -52,10 +52,13 @@ bool run_accelerated_fused_loss(const matrix<double>& W, const matrix<double>& X
 bool run_accelerated_fused_loss(const matrix<float>& W, const matrix<float>& X, const label_vector& y, float reg,
                                 matrix<float>& dS, matrix<float>& dW, float& data_loss, float& w_sumsq);
 
-// c = a·b for column-major n×n matrices with the selected accelerated build's Eigen GEMM, or false
-// when the portable build is selected (the caller then uses its own Eigen).
-bool run_accelerated_gemm(const double* a, const double* b, double* c, std::int64_t n);
-bool run_accelerated_gemm(const float* a, const float* b, float* c, std::int64_t n);
+// c = a·b for row-major a (m×k), b (k×p), c (m×p) with row strides lda, ldb, ldc, by the selected
+// accelerated build's Eigen GEMM, or false when the portable build is selected (the caller then
+// uses its own Eigen).
+bool run_accelerated_gemm(const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double* c,
+                          std::int64_t ldc, std::int64_t m, std::int64_t k, std::int64_t p);
+bool run_accelerated_gemm(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                          std::int64_t ldc, std::int64_t m, std::int64_t k, std::int64_t p);
 
 // out[i] = exp(x[i]) by the selected accelerated build's vector exp (kernels/simd_exp.hpp, the one its
 // kernels use for the softmax weights), or false when the portable build is selected.

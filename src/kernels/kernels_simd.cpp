@@ -51,9 +51,12 @@ T fused_loss(const T* W, const T* X, const std::int32_t* y, std::int64_t n, std:
 }
 
 template <class T>
-void gemm(const T* a, const T* b, T* c, std::int64_t n) {
-    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-    Eigen::Map<M>(c, n, n).noalias() = Eigen::Map<const M>(a, n, n) * Eigen::Map<const M>(b, n, n);
+void gemm(const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc, std::int64_t m,
+          std::int64_t k, std::int64_t p) {
+    using M = gradproof::matrix<T>;
+    using S = Eigen::OuterStride<>;
+    Eigen::Map<M, 0, S>(c, m, p, S(ldc)).noalias() =
+        Eigen::Map<const M, 0, S>(a, m, k, S(lda)) * Eigen::Map<const M, 0, S>(b, k, p, S(ldb));
 }
 
 // out = f(x) by one of the in-place vector functions.
@@ -89,8 +92,14 @@ float GRADPROOF_KERNEL(fused_loss_f32)(const float* W, const float* X, const std
     return fused_loss(W, X, y, n, d, c, reg, dS, dW, w_sumsq, ctx);
 }
 
-void GRADPROOF_KERNEL(gemm_f64)(const double* a, const double* b, double* c, std::int64_t n) { gemm(a, b, c, n); }
-void GRADPROOF_KERNEL(gemm_f32)(const float* a, const float* b, float* c, std::int64_t n) { gemm(a, b, c, n); }
+void GRADPROOF_KERNEL(gemm_f64)(const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double* c,
+                                std::int64_t ldc, std::int64_t m, std::int64_t k, std::int64_t p) {
+    gemm(a, lda, b, ldb, c, ldc, m, k, p);
+}
+void GRADPROOF_KERNEL(gemm_f32)(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                                std::int64_t ldc, std::int64_t m, std::int64_t k, std::int64_t p) {
+    gemm(a, lda, b, ldb, c, ldc, m, k, p);
+}
 
 void GRADPROOF_KERNEL(exp_f64)(const double* x, double* out, std::int64_t n) { copy_then(x, out, n, exp_inplace{}); }
 void GRADPROOF_KERNEL(exp_f32)(const float* x, float* out, std::int64_t n) { copy_then(x, out, n, exp_inplace{}); }

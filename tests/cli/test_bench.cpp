@@ -81,6 +81,11 @@ TEST(bench_cli, quick_run_writes_the_table_and_json) {
         for (const auto& p : r["parts"]) EXPECT_LE(p["worst_margin"].get<double>(), 1.0);
     }
     EXPECT_EQ(fc["results"][1]["dtype"].get<std::string>(), "f32");
+    // Its own certificate each: error-free products for the double result, a-priori ones for float.
+    auto stages_of = [&](std::size_t k) { return fc["results"][k]["stages"].dump(); };
+    EXPECT_TRUE(fc["results"][0].contains("certificate_seconds"));
+    EXPECT_NE(stages_of(0).find("error-free split GEMMs"), std::string::npos) << stages_of(0);
+    EXPECT_NE(stages_of(1).find("a-priori bounds"), std::string::npos) << stages_of(1);
     EXPECT_NE(o.out.find("certify fused linear cross-entropy (6, 10, 30)"), std::string::npos) << o.out;
 }
 
