@@ -161,8 +161,10 @@ product_enclosure enclose_product(const dmatrix& A, const dmatrix& B, int slices
     }
     const int lo_a = *std::min_element(pa.begin(), pa.end()), hi_a = *std::max_element(pa.begin(), pa.end());
     const int lo_b = *std::min_element(pb.begin(), pb.end()), hi_b = *std::max_element(pb.begin(), pb.end());
+    // Slices and their products normal, the products' sums finite, and σ = 1.5·2^(e − β + 52) finite.
     if (beta < 1 || lo_a - slices_a * beta < -1021 || lo_b - slices_b * beta < -1021 ||
-        lo_a - slices_a * beta + lo_b - slices_b * beta < -1021 || hi_a + hi_b + ceil_log2(k) > 1022)
+        lo_a - slices_a * beta + lo_b - slices_b * beta < -1021 || hi_a + hi_b + ceil_log2(k) > 1022 ||
+        std::max(hi_a, hi_b) - beta + 53 > 1023)
         return enclose_product_a_priori(A, B, threads);
 
     const std::vector<dmatrix> As = split(A, true, ea, beta, slices_a), Bs = split(B, false, fb, beta, slices_b);

@@ -15,7 +15,7 @@
 //   an integer multiple of q·r below k·2^(2β)·q·r ≤ 2^53·q·r for β = ⌊(53 − ⌈log₂ k⌉)/2⌋, so it is
 //   exact in any summation order, with or without FMA — provided q·r stays normal
 //   (e_i − s_A·β + f_j − s_B·β ≥ −1021) and k·2^(e_i + f_j) stays finite (e_i + f_j + ⌈log₂ k⌉ ≤
-//   1022). When either fails, the product falls back to one rounded GEMM with Higham's a-priori
+//   1022), and the splitting constant 1.5·2^(e − β + 52) is finite. When any fails, the product falls back to one rounded GEMM with Higham's a-priori
 //   bound γ_k·|A|·|B| ("Accuracy and Stability of Numerical Algorithms", 2nd ed., §3.5), |A|·|B|
 //   itself a GEMM of nonnegative terms (≤ its computed value·(1 + 2γ_k)).
 // * Truncation. A·B − A'·B' with A' = Σ_t A_t, B' = Σ_t B_t equals R_A·B + A'·R_B, so its

@@ -2,8 +2,8 @@
 // integer superaccumulator, compared in MPFR exactly) on data with wide exponent ranges,
 // cancellation and zero lines; they are as narrow as the final rounding to double plus 2^-58 of
 // |A|·|B| (the a-priori bound of a rounded GEMM is k·2^-53 of it); exponents that would make a
-// slice product underflow fall back to the a-priori bound, which still encloses; bad arguments are
-// named.
+// slice product underflow, or the splitting constant overflow, fall back to the a-priori bound,
+// which still encloses; bad arguments are named.
 #include "reference/exact_sum.hpp"
 #include "reference/mpfr_support.hpp"
 #include "reference/ozaki_product.hpp"
@@ -45,6 +45,8 @@ double check_encloses(const dmatrix& A, const dmatrix& B, const product_enclosur
     double worst = 0;
     for (Eigen::Index i = 0; i < m; ++i)
         for (Eigen::Index j = 0; j < p; ++j) {
+            EXPECT_TRUE(std::isfinite(e.mid(i, j)) && std::isfinite(e.rad(i, j)))
+                << "(" << i << ", " << j << "): " << e.mid(i, j) << " ± " << e.rad(i, j);
             mpfr_set_d(diff, e.mid(i, j), MPFR_RNDN);
             mpfr_sub(diff, exact[i * p + j], diff, MPFR_RNDN);  // exact at 4096 bits for these exponents
             mpfr_abs(diff, diff, MPFR_RNDN);
@@ -92,12 +94,17 @@ TEST(OzakiProduct, CancellationAndZeroLinesStayExact) {
     EXPECT_EQ(e.mid(3, 1), 0);
 }
 
-TEST(OzakiProduct, UnderflowingSlicesFallBackToTheAPrioriBound) {
+TEST(OzakiProduct, ExtremeExponentsFallBackToTheAPrioriBound) {
     std::mt19937_64 rng(43);
     const dmatrix A = random_doubles(rng, 4, 20, 2, -500), B = random_doubles(rng, 20, 3, 2, -480);
     const auto e = enclose_product(A, B, 3, 3, 1);
     EXPECT_FALSE(e.error_free);
     check_encloses(A, B, e);
+    // Huge values beside tiny ones: the splitting constant would overflow.
+    const dmatrix H = random_doubles(rng, 3, 8, 2, 998), T = random_doubles(rng, 8, 2, 2, 0);
+    const auto h = enclose_product(H, T, 3, 3, 1);
+    EXPECT_FALSE(h.error_free);
+    check_encloses(H, T, h);
 }
 
 TEST(OzakiProduct, BadArgumentsAreNamed) {
