@@ -29,7 +29,6 @@ double seconds_since(clock_type::time_point t0) {
 constexpr long double u53 = 0x1p-53L;
 constexpr double tiny = std::numeric_limits<double>::denorm_min();
 
-
 // The double just above x ≥ 0 (x computed in long double): a valid upper bound.
 double round_up(long double x) {
     if (x == 0) return 0;

@@ -783,6 +783,22 @@ void transposed_products(const split_matrix& xc, const piece_matrix& m, mpfr_pre
     });
 }
 
+// Σ_i m(i, j) for every column j of the n×v row-major matrix m, exactly, then rounded once to long
+// double in direction rnd (a zero as +0).
+std::vector<long double> column_sums(const mpfr_vec& m, Eigen::Index n, Eigen::Index v, mpfr_rnd_t rnd) {
+    std::vector<long double> out(static_cast<std::size_t>(v));
+    exact_dot dot;
+    mpfr_num t(MPFR_PREC_MIN);
+    std::vector<mpfr_ptr> col(static_cast<std::size_t>(n));
+    for (Eigen::Index j = 0; j < v; ++j) {
+        for (Eigen::Index i = 0; i < n; ++i) col[static_cast<std::size_t>(i)] = const_cast<mpfr_ptr>(m[i * v + j]);
+        dot(t, col.data(), nullptr, static_cast<unsigned long>(n));
+        const long double s = mpfr_get_ld(t, rnd);
+        out[static_cast<std::size_t>(j)] = s == 0 ? 0.0L : s;
+    }
+    return out;
+}
+
 // Validation of a fused call (plus the options'), and its problem with the exact logits
 // x = H·Wᵀ + b: the integer superaccumulator, then one exact addition of the bias.
 struct fused_problem {
@@ -872,17 +888,7 @@ fused_ce_reference fused_linear_cross_entropy(const lmatrix& hidden, const lmatr
     const piece_matrix dlm = split_pieces(n, v, prec, [&](Eigen::Index i, Eigen::Index j) { return dl[i * v + j]; });
     transposed_products(split_matrix_of(hidden, true), dlm, prec, workers,
                         [&](Eigen::Index k, Eigen::Index j, long double val) { r.dweight(j, k) = val; });
-    if (!bias.empty()) {
-        r.dbias.resize(static_cast<std::size_t>(v));
-        exact_dot dot;
-        mpfr_num t(MPFR_PREC_MIN);
-        std::vector<mpfr_ptr> col(static_cast<std::size_t>(n));
-        for (Eigen::Index j = 0; j < v; ++j) {
-            for (Eigen::Index i = 0; i < n; ++i) col[static_cast<std::size_t>(i)] = dl[i * v + j];
-            dot(t, col.data(), nullptr, static_cast<unsigned long>(n));
-            r.dbias[static_cast<std::size_t>(j)] = to_ld(t);
-        }
-    }
+    if (!bias.empty()) r.dbias = column_sums(dl, n, v, MPFR_RNDN);
     return r;
 }
 
@@ -937,20 +943,8 @@ certified_fused_ce certify_fused_linear_cross_entropy(const lmatrix& hidden, con
                                      store(r.dweight, j, k, l, h);
                                  });
     if (!bias.empty()) {
-        exact_dot dot;
-        mpfr_num t(MPFR_PREC_MIN);
-        std::vector<mpfr_ptr> col(static_cast<std::size_t>(n));
-        for (Eigen::Index j = 0; j < v; ++j) {
-            enclosure& e = r.dbias[static_cast<std::size_t>(j)];
-            for (Eigen::Index i = 0; i < n; ++i) col[static_cast<std::size_t>(i)] = lo[i * v + j];
-            dot(t, col.data(), nullptr, static_cast<unsigned long>(n));
-            e.lo = mpfr_get_ld(t, MPFR_RNDD);
-            for (Eigen::Index i = 0; i < n; ++i) col[static_cast<std::size_t>(i)] = hi[i * v + j];
-            dot(t, col.data(), nullptr, static_cast<unsigned long>(n));
-            e.hi = mpfr_get_ld(t, MPFR_RNDU);
-            if (e.lo == 0) e.lo = 0.0L;
-            if (e.hi == 0) e.hi = 0.0L;
-        }
+        const std::vector<long double> l = column_sums(lo, n, v, MPFR_RNDD), h = column_sums(hi, n, v, MPFR_RNDU);
+        for (std::size_t j = 0; j < l.size(); ++j) r.dbias[j] = {l[j], h[j]};
     }
     return r;
 }

@@ -125,11 +125,14 @@ product_enclosure enclose_product_a_priori(const dmatrix& A, const dmatrix& B, u
     r.mid = dmatrix::Zero(m, p);
     r.rad = dmatrix::Zero(m, p);
     if (k == 0) return r;
-    const dmatrix aA = A.cwiseAbs(), aB = B.cwiseAbs();
+    // For A, B ≥ 0, |A|·|B| is the product itself: one GEMM instead of two.
+    const bool nonnegative = (A.array() >= 0).all() && (B.array() >= 0).all();
+    const dmatrix aA = nonnegative ? dmatrix() : dmatrix(A.cwiseAbs()), aB = nonnegative ? dmatrix() : dmatrix(B.cwiseAbs());
     over_product_blocks(A, B, worker_threads(threads), [&](auto times) {
         times(A, B, r.mid);
-        times(aA, aB, r.rad);
+        if (!nonnegative) times(aA, aB, r.rad);
     });
+    if (nonnegative) r.rad = r.mid;
     const long double kk = static_cast<long double>(k), g = kk * u53 / (1 - kk * u53);
     for (Eigen::Index q = 0; q < r.rad.size(); ++q)
         r.rad.data()[q] = round_up((g * static_cast<long double>(r.rad.data()[q]) * (1 + 2 * g) + (kk + 1) * tiny) * slack);

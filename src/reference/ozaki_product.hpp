@@ -40,7 +40,8 @@ struct product_enclosure {
 product_enclosure enclose_product(const matrix<double>& A, const matrix<double>& B, int slices_a, int slices_b,
                                   unsigned threads = 0);
 
-// The fallback on its own: one rounded GEMM, rad = γ_k·|A|·|B| (a GEMM) with its own error covered;
+// The fallback on its own: one rounded GEMM, rad = γ_k·|A|·|B| (a GEMM, the same one when A, B ≥ 0)
+// with its own error covered;
 // ≈ k·u relative to |A|·|B|, resolving products of float data but not double ones. Cheaper by the
 // slice products (s_A·s_B GEMMs against 2).
 product_enclosure enclose_product_a_priori(const matrix<double>& A, const matrix<double>& B, unsigned threads = 0);
