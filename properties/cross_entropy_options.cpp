@@ -173,6 +173,38 @@ arithmetic arithmetic_of(std::optional<half_format> half) {
     return half ? half_arithmetic(*half) : native_arithmetic<T>();
 }
 
+// The storage a float run of an option property evaluates in: f32 itself, or bf16/f16 with f32
+// accumulation where the subject exports every entry point the property calls in that form. A
+// double run is f64. Shrinks towards f32.
+template <class T>
+std::optional<half_format> draw_storage(property_context& ctx, const subject& s, std::initializer_list<entry_point> bf16,
+                                        std::initializer_list<entry_point> f16) {
+    if constexpr (!std::is_same_v<T, float>) {
+        return std::nullopt;
+    } else {
+        const auto has_all = [&](std::initializer_list<entry_point> es) {
+            return std::all_of(es.begin(), es.end(), [&](entry_point e) { return s.at<T>().has(e); });
+        };
+        const int k = *rc::gen::weightedElement<int>({{2, 0}, {1, 1}, {1, 2}});
+        std::optional<half_format> half;
+        if (k == 1 && has_all(bf16)) half = half_format::bf16;
+        if (k == 2 && has_all(f16)) half = half_format::f16;
+        ctx.show("storage", std::string(half ? to_string(*half) : "f32"));
+        return half;
+    }
+}
+
+template <class T>
+std::optional<half_format> draw_ce_storage(property_context& ctx, const subject& s) {
+    return draw_storage<T>(ctx, s, {entry_point::cross_entropy_ex_bf16}, {entry_point::cross_entropy_ex_f16});
+}
+
+// x rounded to the storage format (to T itself when there is none).
+template <class T>
+T in_storage(std::optional<half_format> half, T x) {
+    return half ? static_cast<T>(round_to_half(*half, static_cast<float>(x))) : x;
+}
+
 template <class T>
 ce_options_tolerances tolerance_of(const arithmetic& a, const ce_ex_input<T>& in, const reference::ce_options_reference& ref) {
     return cross_entropy_options_tolerance(a, widen(in.logits), in.labels, in.options, widen_vector(in.class_weights),
@@ -228,12 +260,26 @@ struct evaluated {
     ce_options_tolerances tol;
 };
 
+// An identity compares finite outputs: in a half format, a case where an exact output lies within
+// its tolerance of the format's overflow threshold (where ±inf is the correct answer) is left to
+// the reference property, which judges the rounding to ±inf.
+inline void discard_if_it_may_overflow(const lvector& value, const lvector& tol, half_format f) {
+    const long double limit = facts_of(f).max_finite * (1 + facts_of(f).unit_roundoff);
+    for (std::size_t k = 0; k < value.size(); ++k)
+        if (std::fabs(value[k]) + tol[k] >= limit) RC_DISCARD("an exact output is at or beyond the half format's range");
+}
+
 template <class T>
-evaluated<T> evaluate(const subject& s, ce_ex_input<T> in) {
+evaluated<T> evaluate(const subject& s, ce_ex_input<T> in, std::optional<half_format> half) {
     evaluated<T> e;
-    e.out = call_ce<T>(s, in);
+    e.out = call_ce<T>(s, in, half);
     e.ref = reference::cross_entropy_with_options(in);
-    e.tol = tolerance_of<T>(native_arithmetic<T>(), in, e.ref);
+    e.tol = tolerance_of<T>(arithmetic_of<T>(half), in, e.ref);
+    if (half && !every_row_ignored_mean(e.ref, in.options)) {
+        discard_if_it_may_overflow(e.ref.loss, e.tol.loss, *half);
+        discard_if_it_may_overflow(lvector(e.ref.dlogits.data(), e.ref.dlogits.data() + e.ref.dlogits.size()),
+                                   lvector(e.tol.dlogits.data(), e.tol.dlogits.data() + e.tol.dlogits.size()), *half);
+    }
     e.in = std::move(in);
     return e;
 }
@@ -297,7 +343,8 @@ template <class T>
 void cross_entropy_with_options_stays_finite_and_accurate_under_extreme_logits(property_context& ctx, const subject& s) {
     ce_draw d;
     d.logits.hazards = gen::hazard_mode::extreme;
-    check_ce_against_reference<T>(ctx, s, draw_ce_input<T>(ctx, d), std::nullopt);
+    d.half = draw_ce_storage<T>(ctx, s);
+    check_ce_against_reference<T>(ctx, s, draw_ce_input<T>(ctx, d), d.half);
 }
 
 template <class T>
@@ -307,22 +354,29 @@ void cross_entropy_with_options_stays_accurate_at_vocabulary_widths(property_con
     d.logits.shape.wide_max_c = 256000;  // Gemma's vocabulary
     d.logits.shape.max_n = 2;
     d.choice.soft_targets = false;       // an n×256 000 target matrix adds nothing but time
-    check_ce_against_reference<T>(ctx, s, draw_ce_input<T>(ctx, d), std::nullopt);
+    d.half = draw_ce_storage<T>(ctx, s);
+    check_ce_against_reference<T>(ctx, s, draw_ce_input<T>(ctx, d), d.half);
 }
 
 namespace {
 
 // Fused cases: H (n×d) and W (v×d) with small magnitudes (the logits of a trained LM head are
 // O(10)), bias or none, labels with ignored rows, options as for cross-entropy but hard labels.
+enum class fused_grid { general, exact_logits, exact_logits_in_half };
+
 template <class T>
-fused_ce_input<T> draw_fused_values(bool exact_logits) {
+fused_ce_input<T> draw_fused_values(fused_grid grid) {
     const auto n = *rc::gen::inRange<Eigen::Index>(1, 9);
     const auto d = *rc::gen::inRange<Eigen::Index>(1, 33);
     const auto v = *rc::gen::weightedOneOf<Eigen::Index>({{4, rc::gen::inRange<Eigen::Index>(1, 200)},
                                                           {1, rc::gen::inRange<Eigen::Index>(257, 1200)}});
-    // exact_logits: multiples of 1/8 in [−2, 2] with d ≤ 32 give H·Wᵀ + b exactly in every format.
-    const auto value = exact_logits ? rc::gen::map(rc::gen::inRange(-16, 17), [](int k) { return static_cast<T>(k / 8.0); })
-                                    : rc::gen::map(rc::gen::inRange(-4096, 4097), [](int k) { return static_cast<T>(k / 1024.0); });
+    // exact_logits: multiples of 1/8 in [−2, 2] with d ≤ 32 give H·Wᵀ + b exactly in f32 and f64
+    // (multiples of 1/64 below 2^8); exact_logits_in_half: multiples of 1/2 in [−1, 1] give
+    // multiples of 1/4 of magnitude ≤ 33, which need 8 significant bits, as bf16 has.
+    const auto value = grid == fused_grid::exact_logits ? rc::gen::map(rc::gen::inRange(-16, 17), [](int k) { return static_cast<T>(k / 8.0); })
+                       : grid == fused_grid::exact_logits_in_half
+                           ? rc::gen::map(rc::gen::inRange(-2, 3), [](int k) { return static_cast<T>(k / 2.0); })
+                           : rc::gen::map(rc::gen::inRange(-4096, 4097), [](int k) { return static_cast<T>(k / 1024.0); });
     fused_ce_input<T> in;
     in.hidden.resize(n, d);
     in.weight.resize(v, d);
@@ -359,7 +413,8 @@ fused_ce_input<T> draw_fused_values(bool exact_logits) {
 template <class T>
 fused_ce_input<T> draw_fused_input(property_context& ctx, std::optional<half_format> half, bool exact_logits = false) {
     const auto* pinned = exact_logits ? nullptr : ctx.pinned_as<fused_ce_input<T>>();
-    fused_ce_input<T> in = pinned ? *pinned : draw_fused_values<T>(exact_logits);
+    const fused_grid grid = !exact_logits ? fused_grid::general : half ? fused_grid::exact_logits_in_half : fused_grid::exact_logits;
+    fused_ce_input<T> in = pinned ? *pinned : draw_fused_values<T>(grid);
     if (half) {
         for (Eigen::Index k = 0; k < in.hidden.size(); ++k) in.hidden.data()[k] = to_format(*half, in.hidden.data()[k]);
         for (Eigen::Index k = 0; k < in.weight.size(); ++k) in.weight.data()[k] = to_format(*half, in.weight.data()[k]);
@@ -464,29 +519,31 @@ void an_ignored_sample_changes_nothing_else_and_gets_a_zero_gradient(property_co
     ce_draw d;
     d.hard_labels = true;
     d.ignore_some = true;
+    d.half = draw_ce_storage<T>(ctx, s);
     const auto base = draw_ce_input<T>(ctx, d);
     ce_ex_input<T> more = base;
     const Eigen::Index n = base.n(), c = base.c();
-    const auto extra = *rc::gen::container<std::vector<T>>(static_cast<std::size_t>(c), rc::gen::map(rc::gen::inRange(-8000, 8001), [](int k) {
-        return static_cast<T>(k / 256.0);
+    const auto extra = *rc::gen::container<std::vector<T>>(static_cast<std::size_t>(c), rc::gen::map(rc::gen::inRange(-8000, 8001), [&](int k) {
+        return in_storage(d.half, static_cast<T>(k / 256.0));
     }));
     more.logits.conservativeResize(n + 1, c);
     for (Eigen::Index j = 0; j < c; ++j) more.logits(n, j) = extra[static_cast<std::size_t>(j)];
     more.labels.push_back(base.options.ignore_index);
-    if (base.options.reduce == reduction::none) more.dloss.push_back((*gen::upstream<T>(1))[0]);
+    if (base.options.reduce == reduction::none) more.dloss.push_back(in_storage(d.half, (*gen::upstream<T>(1))[0]));
     ctx.show("ignored_row_logits", extra);
     if (base.options.reduce == reduction::none) ctx.show("ignored_row_dloss", more.dloss.back());
 
-    const auto a = evaluate<T>(s, base);
-    const auto b = evaluate<T>(s, more);
+    const auto a = evaluate<T>(s, base, d.half);
+    const auto b = evaluate<T>(s, more, d.half);
     for (Eigen::Index j = 0; j < c; ++j)
         if (b.out.dlogits(n, j) != T(0))
-            GRADPROOF_FAIL(fmt::format("the ignored row {} has dlogits[{},{}] = {} (must be 0)", n, n, j,
+            GRADPROOF_FAIL(fmt::format("{}: the ignored row {} has dlogits[{},{}] = {} (must be 0)", ce_entry_name(d.half), n, n, j,
                                        static_cast<double>(b.out.dlogits(n, j))));
     if (every_row_ignored_mean(a.ref, base.options)) return;  // both 0/0: the contract property judges them
     const std::size_t k = a.out.loss.size();
     if (base.options.reduce == reduction::none && b.out.loss[k] != T(0))
-        GRADPROOF_FAIL(fmt::format("the ignored row's loss is {} (must be 0)", static_cast<double>(b.out.loss[k])));
+        GRADPROOF_FAIL(fmt::format("{}: the ignored row's loss is {} (must be 0)", ce_entry_name(d.half),
+                                   static_cast<double>(b.out.loss[k])));
     lvector bl(b.out.loss.begin(), b.out.loss.begin() + static_cast<std::ptrdiff_t>(k));
     lvector btl(b.tol.loss.begin(), b.tol.loss.begin() + static_cast<std::ptrdiff_t>(k));
     require_agree<T>(ctx, "loss with the ignored row vs without", as_lrow(bl), as_lrow(widen_vector(a.out.loss)), as_lrow(btl),
@@ -500,13 +557,14 @@ void mean_is_the_sum_divided_by_the_weight_of_the_samples_not_ignored(property_c
     ce_draw d;
     d.choice.zloss = false;  // the z-loss term is divided by the row count, not the weight sum
     d.reduce = reduction::mean;
+    d.half = draw_ce_storage<T>(ctx, s);
     auto mean_in = draw_ce_input<T>(ctx, d);
     mean_in.dloss = {T(1)};
     ce_ex_input<T> sum_in = mean_in;
     sum_in.options.reduce = reduction::sum;
-    const auto m = evaluate<T>(s, mean_in);
+    const auto m = evaluate<T>(s, mean_in, d.half);
     if (m.ref.all_ignored || m.ref.ce_divisor == 0) return;
-    const auto sm = evaluate<T>(s, sum_in);
+    const auto sm = evaluate<T>(s, sum_in, d.half);
     const long double W = m.ref.ce_divisor;  // exact: a sum of weights in T, or n
     ctx.show("weight_of_rows_not_ignored", static_cast<double>(W));
     require_agree<T>(ctx, "mean·W vs sum", as_lrow({static_cast<long double>(m.out.loss[0]) * W}),
@@ -519,6 +577,7 @@ template <class T>
 void reduction_none_summed_equals_reduction_sum(property_context& ctx, const subject& s) {
     ce_draw d;
     d.reduce = reduction::none;
+    d.half = draw_ce_storage<T>(ctx, s);
     auto none_in = draw_ce_input<T>(ctx, d);
     ce_ex_input<T> sum_in = none_in;
     sum_in.options.reduce = reduction::sum;
@@ -526,8 +585,8 @@ void reduction_none_summed_equals_reduction_sum(property_context& ctx, const sub
     const T g = none_in.dloss[0];
     std::fill(none_in.dloss.begin(), none_in.dloss.end(), g);
     sum_in.dloss = {g};
-    const auto a = evaluate<T>(s, none_in);
-    const auto b = evaluate<T>(s, sum_in);
+    const auto a = evaluate<T>(s, none_in, d.half);
+    const auto b = evaluate<T>(s, sum_in, d.half);
     long double total = 0, total_tol = 0;
     for (std::size_t i = 0; i < a.out.loss.size(); ++i) {
         total += a.out.loss[i];
@@ -541,12 +600,14 @@ void reduction_none_summed_equals_reduction_sum(property_context& ctx, const sub
 
 template <class T>
 void label_smoothing_is_the_convex_combination_of_hard_and_uniform_cross_entropy(property_context& ctx, const subject& s) {
-    const auto in = draw_ce_input<T>(ctx, ce_draw{});
+    ce_draw d;
+    d.half = draw_ce_storage<T>(ctx, s);
+    const auto in = draw_ce_input<T>(ctx, d);
     const long double e = in.options.label_smoothing;
     auto with = [&](double eps) {
         ce_ex_input<T> x = in;
         x.options.label_smoothing = eps;
-        return evaluate<T>(s, std::move(x));
+        return evaluate<T>(s, std::move(x), d.half);
     };
     const auto mid = with(in.options.label_smoothing), hard = with(0), uniform = with(1);
     if (every_row_ignored_mean(mid.ref, in.options)) return;
@@ -570,14 +631,15 @@ void equal_class_weights_leave_the_mean_unchanged(property_context& ctx, const s
     d.choice.weights = false;
     d.reduce = reduction::mean;
     d.hard_labels = true;  // a soft-target mean divides by N: equal weights w scale it by w
+    d.half = draw_ce_storage<T>(ctx, s);
     const auto in = draw_ce_input<T>(ctx, d);
     const T w = static_cast<T>(std::ldexp(1.0, *rc::gen::inRange(-3, 4)));
     ctx.show("equal_weight", w);
     ce_ex_input<T> weighted = in;
     weighted.class_weights.assign(static_cast<std::size_t>(in.c()), w);
-    const auto a = evaluate<T>(s, in);
+    const auto a = evaluate<T>(s, in, d.half);
     if (every_row_ignored_mean(a.ref, in.options)) return;
-    const auto b = evaluate<T>(s, weighted);
+    const auto b = evaluate<T>(s, weighted, d.half);
     require_agree<T>(ctx, "mean loss with equal weights vs without", as_lrow(widen_vector(b.out.loss)),
                      as_lrow(widen_vector(a.out.loss)), as_lrow(b.tol.loss), as_lrow(a.tol.loss));
     require_agree<T>(ctx, "dlogits with equal weights vs without", widen(b.out.dlogits), widen(a.out.dlogits), b.tol.dlogits,
@@ -589,19 +651,26 @@ void scaling_every_class_weight_leaves_the_mean_unchanged(property_context& ctx,
     ce_draw d;
     d.reduce = reduction::mean;
     d.hard_labels = true;  // soft targets divide by n, not the weight sum: scaling changes their mean
+    d.half = draw_ce_storage<T>(ctx, s);
     auto in = draw_ce_input<T>(ctx, d);
     if (in.class_weights.empty()) {
         in.class_weights = *gen::class_weights<T>(in.c());
+        for (auto& w : in.class_weights) w = in_storage(d.half, w);
         in.class_weights[static_cast<std::size_t>(in.labels[0] < 0 || in.labels[0] >= in.c() ? 0 : in.labels[0])] = T(1);
         ctx.show("class_weights", in.class_weights);
     }
     const int k = *rc::gen::inRange(-4, 5);
     ctx.show("scale", std::ldexp(1.0, k));
     ce_ex_input<T> scaled_in = in;
-    for (auto& w : scaled_in.class_weights) w = static_cast<T>(std::ldexp(static_cast<double>(w), k));  // exact
-    const auto a = evaluate<T>(s, in);
+    for (auto& w : scaled_in.class_weights) {
+        w = static_cast<T>(std::ldexp(static_cast<double>(w), k));  // exact in T
+        // In f16 a weight scaled past 65504 or into the subnormals is no longer the same weight
+        // scaled: the claim is about exact scaling.
+        if (in_storage(d.half, w) != w) RC_DISCARD("a scaled class weight is not exact in the storage format");
+    }
+    const auto a = evaluate<T>(s, in, d.half);
     if (every_row_ignored_mean(a.ref, in.options) || a.ref.ce_divisor == 0) return;
-    const auto b = evaluate<T>(s, scaled_in);
+    const auto b = evaluate<T>(s, scaled_in, d.half);
     require_agree<T>(ctx, "mean loss with scaled weights vs with the weights", as_lrow(widen_vector(b.out.loss)),
                      as_lrow(widen_vector(a.out.loss)), as_lrow(b.tol.loss), as_lrow(a.tol.loss));
     require_agree<T>(ctx, "dlogits with scaled weights vs with the weights", widen(b.out.dlogits), widen(a.out.dlogits),
@@ -612,14 +681,15 @@ template <class T>
 void z_loss_adds_two_s_lse_p_to_the_gradient(property_context& ctx, const subject& s) {
     ce_draw d;
     d.choice.softcap = false;  // with a cap the difference carries the cap's derivative as well
+    d.half = draw_ce_storage<T>(ctx, s);
     auto in = draw_ce_input<T>(ctx, d);
     const double scale = std::ldexp(1.0, *rc::gen::inRange(-13, 1));
     ctx.show("lse_square_scale_compared", scale);
     ce_ex_input<T> off = in, on = in;
     off.options.lse_square_scale = 0;
     on.options.lse_square_scale = scale;
-    const auto a = evaluate<T>(s, off);
-    const auto b = evaluate<T>(s, on);
+    const auto a = evaluate<T>(s, off, d.half);
+    const auto b = evaluate<T>(s, on, d.half);
     if (every_row_ignored_mean(a.ref, in.options)) return;
     // Expected difference: dloss_i · 2·s·lse_i·p_ij / K for rows counted (K = 1 unless mean).
     const Eigen::Index n = in.n(), c = in.c();
@@ -647,6 +717,7 @@ void soft_capping_multiplies_the_gradient_by_the_derivative_of_the_cap(property_
     ce_draw d;
     d.choice.zloss = false;  // the z-loss Hessian is not bounded by the row weight
     d.hard_labels = true;
+    d.half = draw_ce_storage<T>(ctx, s);
     auto in = draw_ce_input<T>(ctx, d);
     if (in.options.softcap == 0) {
         in.options.softcap = 30;
@@ -663,14 +734,14 @@ void soft_capping_multiplies_the_gradient_by_the_derivative_of_the_cap(property_
             const long double q = static_cast<long double>(in.logits(i, j)) / cap, t = std::tanh(q);
             const long double sech = 1 / std::cosh(q);  // 1 − t² cancels to 0 once |t| rounds to 1
             factor(i, j) = sech * sech;
-            plain.logits(i, j) = static_cast<T>(cap * t);
+            plain.logits(i, j) = in_storage(d.half, static_cast<T>(cap * t));
             max_dz[static_cast<std::size_t>(i)] =
                 std::max(max_dz[static_cast<std::size_t>(i)], std::fabs(cap * t - static_cast<long double>(plain.logits(i, j))) +
                                                                   2 * std::ldexp(1.0L, -63) * std::fabs(cap * t));
         }
-    const auto capped = evaluate<T>(s, in);
+    const auto capped = evaluate<T>(s, in, d.half);
     if (every_row_ignored_mean(capped.ref, in.options)) return;
-    const auto uncapped = evaluate<T>(s, plain);
+    const auto uncapped = evaluate<T>(s, plain, d.half);
     const long double eps = in.options.label_smoothing;
     long double wsum = 0;
     for (Eigen::Index j = 0; j < c; ++j) wsum += in.class_weights.empty() ? 1 : in.class_weights[static_cast<std::size_t>(j)];
@@ -694,10 +765,12 @@ void soft_capping_multiplies_the_gradient_by_the_derivative_of_the_cap(property_
 
 template <class T>
 void fused_linear_cross_entropy_equals_cross_entropy_of_the_projected_logits(property_context& ctx, const subject& s) {
-    const auto in = draw_fused_input<T>(ctx, std::nullopt, true);
-    const auto out = call_fused<T>(s, in, std::nullopt);
-    // The logits are exact in T (multiples of 1/64 of modest size): the plain entry point sees
-    // exactly the logits the fused one forms.
+    const auto half = draw_storage<T>(ctx, s, {entry_point::fused_linear_cross_entropy_bf16, entry_point::cross_entropy_ex_bf16},
+                                      {entry_point::fused_linear_cross_entropy_f16, entry_point::cross_entropy_ex_f16});
+    const auto in = draw_fused_input<T>(ctx, half, true);
+    const auto out = call_fused<T>(s, in, half);
+    // The logits are exact in the storage format (the grids of draw_fused_values): the plain
+    // entry point sees exactly the logits the fused one forms.
     ce_ex_input<T> plain;
     plain.logits = (in.hidden * in.weight.transpose()).eval();
     if (in.has_bias)
@@ -707,10 +780,10 @@ void fused_linear_cross_entropy_equals_cross_entropy_of_the_projected_logits(pro
     plain.options = in.options;
     plain.class_weights = in.class_weights;
     plain.dloss = in.dloss;
-    const auto pe = evaluate<T>(s, plain);
+    const auto pe = evaluate<T>(s, plain, half);
     const auto ref = reference::fused_linear_cross_entropy(in);
     if (every_row_ignored_mean(ref.ce, in.options)) return;
-    const auto tol = fused_linear_cross_entropy_tolerance(native_arithmetic<T>(), widen(in.hidden), widen(in.weight),
+    const auto tol = fused_linear_cross_entropy_tolerance(arithmetic_of<T>(half), widen(in.hidden), widen(in.weight),
                                                           widen_vector(in.bias), in.labels, in.options,
                                                           widen_vector(in.class_weights), widen_vector(in.dloss), ref);
     require_agree<T>(ctx, "fused loss vs cross_entropy_ex of H·Wᵀ + b", as_lrow(widen_vector(out.loss)),
@@ -730,20 +803,22 @@ template <class T>
 void a_batch_with_every_row_ignored_is_handled_per_contract(property_context& ctx, const subject& s) {
     ce_draw d;
     d.hard_labels = true;
+    d.half = draw_ce_storage<T>(ctx, s);
     auto in = draw_ce_input<T>(ctx, d);
     in.options.has_ignore_index = true;
     for (auto& y : in.labels) y = in.options.ignore_index;
     ctx.show("options_used", in.options);
     ctx.show("labels_used", in.labels);
-    const auto out = call_ce<T>(s, in);
-    if (in.options.reduce == reduction::mean) return require_empty_mean("cross_entropy_ex", out.loss, out.dlogits, "dlogits");
+    const auto out = call_ce<T>(s, in, d.half);
+    const char* name = ce_entry_name(d.half);
+    if (in.options.reduce == reduction::mean) return require_empty_mean(name, out.loss, out.dlogits, "dlogits");
     for (std::size_t k = 0; k < out.loss.size(); ++k)
         if (out.loss[k] != T(0))
-            GRADPROOF_FAIL(fmt::format("cross_entropy_ex: every row is ignored; reduction {} must give loss 0, got loss[{}] = {}",
+            GRADPROOF_FAIL(fmt::format("{}: every row is ignored; reduction {} must give loss 0, got loss[{}] = {}", name,
                                        to_string(in.options.reduce), k, static_cast<double>(out.loss[k])));
     for (Eigen::Index k = 0; k < out.dlogits.size(); ++k)
         if (out.dlogits.data()[k] != T(0))
-            GRADPROOF_FAIL(fmt::format("cross_entropy_ex: every row is ignored, yet dlogits element {} is {} (must be 0)", k,
+            GRADPROOF_FAIL(fmt::format("{}: every row is ignored, yet dlogits element {} is {} (must be 0)", name, k,
                                        static_cast<double>(out.dlogits.data()[k])));
 }
 

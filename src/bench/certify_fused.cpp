@@ -22,18 +22,14 @@ namespace gradproof::bench {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using reference::round_up;
+
 double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
 constexpr long double u53 = 0x1p-53L;
 constexpr double tiny = std::numeric_limits<double>::denorm_min();
-
-// The double just above x ≥ 0 (x computed in long double): a valid upper bound.
-double round_up(long double x) {
-    if (x == 0) return 0;
-    return std::nextafter(static_cast<double>(x), std::numeric_limits<double>::infinity());
-}
 
 unsigned workers(unsigned threads) {
     return threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());

@@ -24,12 +24,6 @@ constexpr long double u53 = 0x1p-53L, u64 = 0x1p-64L, slack = 1 + 0x1p-58L;
 constexpr double tiny = std::numeric_limits<double>::denorm_min();
 constexpr int no_exponent = INT_MIN;  // an all-zero row or column
 
-// The double just above x ≥ 0 (x computed in long double): a valid upper bound.
-double round_up(long double x) {
-    if (x == 0) return 0;
-    return std::nextafter(static_cast<double>(x), std::numeric_limits<double>::infinity());
-}
-
 int ceil_log2(Eigen::Index k) {
     int b = 0;
     while ((Eigen::Index{1} << b) < k) ++b;

@@ -28,7 +28,17 @@
 
 #include "core/matrix.hpp"
 
+#include <cmath>
+#include <limits>
+
 namespace gradproof::reference {
+
+// The double just above x ≥ 0 (x computed in long double): a valid upper bound on x, for the
+// radii of enclosures built from long double bounds.
+inline double round_up(long double x) {
+    if (x == 0) return 0;
+    return std::nextafter(static_cast<double>(x), std::numeric_limits<double>::infinity());
+}
 
 struct product_enclosure {
     matrix<double> mid, rad;  // A·B ∈ [mid − rad, mid + rad]
