@@ -16,6 +16,7 @@
 #include <rapidcheck.h>
 
 #include <any>
+#include <optional>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -127,6 +128,12 @@ public:
     }
     void set_main_case(std::any c) { main_case_ = std::move(c); }
 
+    // The unit roundoff of the storage an evaluation's outputs are rounded to, when it is narrower
+    // than the run's precision (bf16/f16 forms in the f32 run). Where a numerical failure stops
+    // being rounding and becomes wrong mathematics (an error beyond 1/√u tolerances) depends on it.
+    void set_storage_unit_roundoff(long double u) { storage_unit_roundoff_ = u; }
+    std::optional<long double> storage_unit_roundoff() const { return storage_unit_roundoff_; }
+
     // ---- used by the runner ----------------------------------------------------------------
     void pin(pinned_case c) { pinned_ = std::move(c); }
     void unpin() { pinned_ = {}; }
@@ -137,6 +144,7 @@ public:
         main_case_ = {};
         pin_used_ = false;
         derived_hazard_.clear();
+        storage_unit_roundoff_.reset();
     }
     const std::vector<named_value>& shown() const { return shown_; }
     // The first main case of the current evaluation (what a pin or a bisection replays).
@@ -169,6 +177,7 @@ private:
     std::any main_case_;
     pinned_case pinned_;
     bool pin_used_ = false;
+    std::optional<long double> storage_unit_roundoff_;
 };
 
 }  // namespace gradproof

@@ -121,6 +121,7 @@ ce_ex_input<T> draw_ce_input(property_context& ctx, const ce_draw& d) {
             in.soft_targets.data()[k] = to_format(*d.half, in.soft_targets.data()[k]);
         for (auto& g : in.dloss) g = to_format(*d.half, g);
         ctx.show(*d.half == half_format::bf16 ? "logits_in_bf16" : "logits_in_f16", in.logits);
+        ctx.set_storage_unit_roundoff(facts_of(*d.half).unit_roundoff);
     }
     ctx.show("options", o);
     if (show_labels) ctx.show("labels", in.labels);
@@ -421,6 +422,7 @@ fused_ce_input<T> draw_fused_input(property_context& ctx, std::optional<half_for
         for (auto& b : in.bias) b = to_format(*half, b);
         for (auto& w : in.class_weights) w = to_format(*half, w);
         for (auto& g : in.dloss) g = to_format(*half, g);
+        ctx.set_storage_unit_roundoff(facts_of(*half).unit_roundoff);
     }
     ctx.show("hidden", in.hidden);
     ctx.show("weight", in.weight);

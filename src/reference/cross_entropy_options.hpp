@@ -107,11 +107,20 @@ fused_ce_reference fused_linear_cross_entropy(const lmatrix& hidden, const lmatr
                                               const std::vector<long double>& dloss, unsigned bits = default_bits,
                                               unsigned threads = 0);
 
+namespace detail {
+// f called with the arguments of a fused input widened to long double (exact), in the order of
+// the long double overloads here.
+template <class T, class F>
+auto with_widened_fused_arguments(const fused_ce_input<T>& in, F&& f) {
+    return f(convert<long double>(in.hidden), convert<long double>(in.weight),
+             in.has_bias ? widen(in.bias) : std::vector<long double>{}, in.labels, in.options, widen(in.class_weights),
+             widen(in.dloss));
+}
+}  // namespace detail
+
 template <class T>
 fused_ce_reference fused_linear_cross_entropy(const fused_ce_input<T>& in, unsigned bits = default_bits) {
-    return fused_linear_cross_entropy(convert<long double>(in.hidden), convert<long double>(in.weight),
-                                      in.has_bias ? widen(in.bias) : std::vector<long double>{}, in.labels, in.options,
-                                      widen(in.class_weights), widen(in.dloss), bits);
+    return detail::with_widened_fused_arguments(in, [&](const auto&... a) { return fused_linear_cross_entropy(a..., bits); });
 }
 
 struct certified_ce_options {
@@ -149,9 +158,8 @@ certified_fused_ce certify_fused_linear_cross_entropy(const lmatrix& hidden, con
 
 template <class T>
 certified_fused_ce certify_fused_linear_cross_entropy(const fused_ce_input<T>& in, unsigned bits = default_bits) {
-    return certify_fused_linear_cross_entropy(convert<long double>(in.hidden), convert<long double>(in.weight),
-                                              in.has_bias ? widen(in.bias) : std::vector<long double>{}, in.labels,
-                                              in.options, widen(in.class_weights), widen(in.dloss), bits);
+    return detail::with_widened_fused_arguments(
+        in, [&](const auto&... a) { return certify_fused_linear_cross_entropy(a..., bits); });
 }
 
 // Enclosures when each logit is known only to lie within [logits − radius, logits + radius] (as a

@@ -55,11 +55,6 @@ std::optional<bool> mathematics_agrees(const subject& s, const std::any& main_ca
     }
 }
 
-template <class T>
-long double half_digits_margin() {
-    return 1 / std::sqrt(unit_roundoff<T>());
-}
-
 // Cross-entropy with options is judged, scaled and mapped by its logits; everything else of the
 // input stays as it is (weights, targets and upstream gradients are drawn ordinary).
 template <class T>
@@ -286,7 +281,7 @@ finding classify(const property& prop, const subject& s, precision p, const run_
     const bool finite = shown.margin >= 0 && std::isfinite(shown.margin);
     std::optional<bool> exact = p == precision::f64 ? mathematics_agrees<double>(s, shown.main_case)
                                                     : mathematics_agrees<float>(s, shown.main_case);
-    const long double half = p == precision::f64 ? half_digits_margin<double>() : half_digits_margin<float>();
+    const long double half = half_digits_margin(shown.unit_roundoff);
     const bool accuracy = finite && (exact ? *exact : shown.margin <= half);
     if (accuracy) {
         f.cls = finding_class::accuracy;

@@ -50,17 +50,25 @@ check_outcome check_property(const std::function<void(property_context&)>& body,
 
     std::optional<std::chrono::steady_clock::time_point> first_failure;
     std::optional<failure_kind> first_kind;
+    std::optional<bool> first_beyond_rounding;
     const auto budget = std::chrono::duration<double>(params.shrink_budget_seconds);
     // A failing evaluation counts only when it fails the way the first one did: shrinking must not
-    // slip from, say, a numerical failure to a rejection of the smaller input (a different cause).
+    // slip from, say, a numerical failure to a rejection of the smaller input (a different cause),
+    // nor from an error beyond rounding (half the digits lost) to one within it, where a bug whose
+    // error scales with its input (a halved z-loss at a tiny scale) would pass for rounding.
     // Returns whether the failure stands.
     auto on_failure = [&](failure_kind kind, const std::string& message, long double margin) {
-        if (first_kind && *first_kind != kind) return false;
+        const long double u = ctx.storage_unit_roundoff().value_or(params.unit_roundoff);
+        const std::optional<bool> beyond_rounding =
+            kind == failure_kind::numerical && margin >= 0 ? std::optional<bool>(margin > half_digits_margin(u)) : std::nullopt;
+        if (first_kind && (*first_kind != kind || first_beyond_rounding != beyond_rounding)) return false;
         if (!first_kind) {
             first_kind = kind;
+            first_beyond_rounding = beyond_rounding;
             first_failure = std::chrono::steady_clock::now();
         }
         out.failure = evaluation_failure{kind, message, margin, ctx.counterexample_text(), ctx.main_case(), ctx.derived_hazard()};
+        out.failure->unit_roundoff = u;
         return true;
     };
     auto guarded = [&] {
@@ -120,6 +128,7 @@ check_outcome check_property(const std::function<void(property_context&)>& body,
         out.successes = result.template get<rc::detail::FailureResult>().numSuccess;
         if (!out.failure) {
             out.failure = evaluation_failure{};
+            out.failure->unit_roundoff = params.unit_roundoff;
             out.failure->message = result.template get<rc::detail::FailureResult>().description;
         }
     } else if (result.template is<rc::detail::GaveUpResult>()) {

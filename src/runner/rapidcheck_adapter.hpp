@@ -6,6 +6,7 @@
 #include "properties/context.hpp"
 
 #include <any>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -21,6 +22,7 @@ struct check_params {
     double shrink_budget_seconds = 15;
     std::string id;                              // "implementation/precision/property"
     failure_kind assertion_kind = failure_kind::numerical;  // the kind of an RC_ASSERT failure
+    long double unit_roundoff = 0x1p-53L;        // of the run's precision (an evaluation may narrow it)
     std::function<bool()> stop_requested;        // polled before every case
 };
 
@@ -34,7 +36,12 @@ struct evaluation_failure {
     std::any main_case;             // its main case (loss_case<T> / logits_case<T>), for replays
     std::string derived_hazard;     // an input it derived from the case left the ordinary domain
     bool hung = false;              // a crash that was a timeout
+    long double unit_roundoff = 0x1p-53L;  // of the storage its outputs were rounded to
 };
+
+// A numerical failure's margin beyond 1/√u (half the digits of the storage lost) is wrong
+// mathematics rather than rounding: the line findings.cpp classes by, which shrinking keeps.
+inline long double half_digits_margin(long double unit_roundoff) { return 1 / std::sqrt(unit_roundoff); }
 
 struct check_outcome {
     enum class status { pass, fail, gave_up, error } result = status::pass;

@@ -3,6 +3,8 @@
 #include "runner/findings.hpp"
 #include "runner/summary.hpp"
 
+#include "core/scalar.hpp"
+
 #include <gradproof/version.hpp>
 
 #include <fmt/format.h>
@@ -92,6 +94,7 @@ property_run run_one(const property& prop, const subject& s, precision p, const 
     params.shrink_budget_seconds = cfg.shrink_budget_seconds;
     params.id = s.name + "/" + std::string(to_string(p)) + "/" + prop.name;
     params.assertion_kind = prop.category == property_category::contract ? failure_kind::contract : failure_kind::numerical;
+    params.unit_roundoff = p == precision::f32 ? unit_roundoff<float>() : unit_roundoff<double>();
     params.stop_requested = [] { return stop_signal_ != 0; };
     const auto& body = p == precision::f32 ? prop.body_f32 : prop.body_f64;
     const auto start = std::chrono::steady_clock::now();

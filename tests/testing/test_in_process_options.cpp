@@ -1,6 +1,6 @@
 // The version-2 entry points through the public testing API: examples/plugins/options_plugin.c,
 // linked into this test and registered in-process, passes every option property in f64, f32 and
-// bf16; the identities run in bf16 as well (a z-loss bug in the bf16 form alone fails one); a kernel that drops label smoothing is a `wrong` finding; one that writes into its class
+// bf16; the identities run in bf16 as well (a reduction bug in the bf16 form alone fails one); a kernel that drops label smoothing is a `wrong` finding; one that writes into its class
 // weights is a `contract` finding; GRADPROOF_UNSUPPORTED skips cases instead of failing them.
 #include "testing/in_process.hpp"
 
@@ -58,13 +58,13 @@ int fused_dweight_off_by_2_pow_minus_36(const double* h, const double* w, const 
     return rc;
 }
 
-// A bf16 kernel whose z-loss uses half the scale: its f32 form is the example plug-in's, correct.
-int ce_bf16_halves_the_z_loss(const std::uint16_t* z, const std::int32_t* y, std::int64_t n, std::int64_t c,
-                              const gradproof_ce_options* o, const std::uint16_t* dloss, std::uint16_t* loss,
-                              std::uint16_t* dz) {
-    gradproof_ce_options halved = *o;
-    halved.lse_square_scale /= 2;
-    return gradproof_cross_entropy_ex_bf16(z, y, n, c, &halved, dloss, loss, dz);
+// A bf16 kernel whose reduction sum returns the mean: its f32 form is the example plug-in's, correct.
+int ce_bf16_sum_is_a_mean(const std::uint16_t* z, const std::int32_t* y, std::int64_t n, std::int64_t c,
+                          const gradproof_ce_options* o, const std::uint16_t* dloss, std::uint16_t* loss,
+                          std::uint16_t* dz) {
+    gradproof_ce_options as_mean = *o;
+    if (as_mean.reduction == GRADPROOF_REDUCTION_SUM) as_mean.reduction = GRADPROOF_REDUCTION_MEAN;
+    return gradproof_cross_entropy_ex_bf16(z, y, n, c, &as_mean, dloss, loss, dz);
 }
 
 const char* const against_reference = "cross_entropy_with_options_matches_the_reference";
@@ -95,26 +95,26 @@ TEST(in_process_options, the_options_plugin_passes_every_option_property_in_f64_
     EXPECT_TRUE(bf16_ran);
 }
 
-// The identities run in the half formats too: a z-loss bug in the bf16 form alone fails the z-loss
-// identity, with bf16 storage in its counterexample.
-TEST(in_process_options, a_z_loss_bug_in_the_bf16_form_alone_fails_the_z_loss_identity_in_bf16) {
-    const char* const zloss = "z_loss_adds_two_s_lse_p_to_the_gradient";
+// The identities run in the half formats too: a reduction bug in the bf16 form alone fails the
+// mean = sum / weight identity as wrong mathematics, with bf16 storage in its counterexample.
+TEST(in_process_options, a_reduction_bug_in_the_bf16_form_alone_fails_the_mean_identity_in_bf16) {
+    const char* const mean_identity = "mean_is_the_sum_divided_by_the_weight_of_the_samples_not_ignored";
     run_options o;
     o.precisions = {"f32"};
-    o.properties = {zloss};
+    o.properties = {mean_identity};
     const auto good = gradproof::testing::run_catalog(implementation("options_plugin")
                                                           .cross_entropy_ex<float>(gradproof_cross_entropy_ex_f32)
                                                           .cross_entropy_ex_bf16(gradproof_cross_entropy_ex_bf16),
                                                       o);
     EXPECT_TRUE(good.passed) << describe(good);
-    const auto bad = gradproof::testing::run_catalog(implementation("bf16_zloss_halved")
+    const auto bad = gradproof::testing::run_catalog(implementation("bf16_sum_is_a_mean")
                                                          .cross_entropy_ex<float>(gradproof_cross_entropy_ex_f32)
-                                                         .cross_entropy_ex_bf16(ce_bf16_halves_the_z_loss),
+                                                         .cross_entropy_ex_bf16(ce_bf16_sum_is_a_mean),
                                                      o);
     EXPECT_FALSE(bad.passed);
     ASSERT_EQ(bad.findings.size(), 1u) << describe(bad);
     EXPECT_EQ(bad.findings[0].finding_class, "wrong") << describe(bad);
-    EXPECT_NE(bad.findings[0].counterexample.find("bf16"), std::string::npos) << describe(bad);
+    EXPECT_NE(bad.findings[0].counterexample.find("storage = \"bf16\""), std::string::npos) << describe(bad);
 }
 
 TEST(in_process_options, a_fused_dweight_off_by_two_to_the_minus_36_leaves_the_certified_enclosure) {
