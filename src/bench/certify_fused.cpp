@@ -197,7 +197,7 @@ fused_certification compare_fused(const fused_certificate& cert, const fused_ce_
 
     auto t0 = clock_type::now();
     const fused_ce_tolerances tol = fused_linear_cross_entropy_tolerance(
-        native_arithmetic<T>(), convert<long double>(in.hidden), convert<long double>(in.weight),
+        native_arithmetic<T>(), in.hidden, in.weight,
         in.has_bias ? reference::widen(in.bias) : std::vector<long double>{}, in.labels, in.options,
         reference::widen(in.class_weights), reference::widen(in.dloss), cert.midpoints);
     r.stages.push_back({std::string("tolerances (running error analysis, ") + r.dtype + ")", seconds_since(t0)});

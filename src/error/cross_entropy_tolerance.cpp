@@ -233,19 +233,20 @@ ce_options_tolerances cross_entropy_options_tolerance(const arithmetic& a, const
     return t;
 }
 
-fused_ce_tolerances fused_linear_cross_entropy_tolerance(const arithmetic& a, const lmatrix& hidden,
-                                                         const lmatrix& weight, const std::vector<long double>& bias,
+// The products of nonnegative matrices below are formed in double: a bound with a safety factor
+// does not need more than γ_d ≈ 10⁻¹³ relative accuracy, and long double products are not
+// vectorised (an LM-head shape takes minutes in long double, seconds in double).
+template <class S>
+fused_ce_tolerances fused_linear_cross_entropy_tolerance(const arithmetic& a, const matrix<S>& hidden,
+                                                         const matrix<S>& weight, const std::vector<long double>& bias,
                                                          const label_vector& labels, const ce_options& o,
                                                          const std::vector<long double>& class_weights,
                                                          const std::vector<long double>& dloss,
                                                          const reference::fused_ce_reference& ref) {
+    const matrix<double> absH = hidden.cwiseAbs().template cast<double>(), absW = weight.cwiseAbs().template cast<double>();
     const long double u = a.u_acc;
-    const Eigen::Index n = hidden.rows(), d = hidden.cols(), v = weight.rows();
+    const Eigen::Index n = absH.rows(), d = absH.cols(), v = absW.rows();
     // Stage 7: logits by a length-d dot product plus the bias.
-    // The products of nonnegative matrices below are formed in double: a bound with a safety
-    // factor does not need more than γ_d ≈ 10⁻¹³ relative accuracy, and long double products are
-    // not vectorised (an LM-head shape takes minutes in long double, seconds in double).
-    const matrix<double> absH = hidden.cwiseAbs().cast<double>(), absW = weight.cwiseAbs().cast<double>();
     lmatrix in_err = (absH * absW.transpose()).cast<long double>();
     if (!bias.empty())
         for (Eigen::Index i = 0; i < n; ++i)
@@ -283,5 +284,12 @@ fused_ce_tolerances fused_linear_cross_entropy_tolerance(const arithmetic& a, co
     }
     return t;
 }
+
+template fused_ce_tolerances fused_linear_cross_entropy_tolerance<long double>(
+    const arithmetic&, const lmatrix&, const lmatrix&, const std::vector<long double>&, const label_vector&, const ce_options&,
+    const std::vector<long double>&, const std::vector<long double>&, const reference::fused_ce_reference&);
+template fused_ce_tolerances fused_linear_cross_entropy_tolerance<double>(
+    const arithmetic&, const matrix<double>&, const matrix<double>&, const std::vector<long double>&, const label_vector&,
+    const ce_options&, const std::vector<long double>&, const std::vector<long double>&, const reference::fused_ce_reference&);
 
 }  // namespace gradproof

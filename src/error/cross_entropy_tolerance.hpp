@@ -139,8 +139,11 @@ struct fused_ce_tolerances {
     std::vector<long double> dbias;
 };
 
-fused_ce_tolerances fused_linear_cross_entropy_tolerance(const arithmetic& a, const lmatrix& hidden,
-                                                         const lmatrix& weight, const std::vector<long double>& bias,
+// hidden and weight in long double or double (S): only |H| and |W| are needed, in double, so an
+// LM-head shape need not be copied to long double.
+template <class S>
+fused_ce_tolerances fused_linear_cross_entropy_tolerance(const arithmetic& a, const matrix<S>& hidden,
+                                                         const matrix<S>& weight, const std::vector<long double>& bias,
                                                          const label_vector& labels, const ce_options& o,
                                                          const std::vector<long double>& class_weights,
                                                          const std::vector<long double>& dloss,
