@@ -1,6 +1,7 @@
 // Implements the bounds derived in error/cross_entropy_tolerance.hpp (stage numbers refer to it).
 // All arithmetic in long double, from the exact inputs and the reference's values.
 #include "error/cross_entropy_tolerance.hpp"
+#include "error/ulp.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -204,7 +205,7 @@ namespace detail {
 long double output_rounding(const arithmetic& a, long double x) {
     if (!(x > 0)) return a.out_floor;
     if (!std::isfinite(x)) return ld_limits::infinity();
-    return std::max(a.u_out * std::ldexp(1.0L, std::ilogb(x)), a.out_floor);
+    return std::max(a.u_out * power_of_two_floor(x), a.out_floor);
 }
 }  // namespace detail
 

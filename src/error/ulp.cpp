@@ -11,9 +11,8 @@ long double ulp_of(long double x) {
     long double ax = std::fabs(x);
     if (!std::isfinite(ax) || ax > static_cast<long double>(lim::max())) ax = static_cast<long double>(lim::max());
     if (ax < static_cast<long double>(lim::min())) return static_cast<long double>(lim::denorm_min());
-    int e = 0;
-    std::frexp(ax, &e);  // ax = m·2^e, m ∈ [0.5, 1)
-    return std::ldexp(1.0L, e - lim::digits);
+    constexpr long double spacing = 1.0L / static_cast<long double>(std::uint64_t{1} << (lim::digits - 1));  // 2^(1 − digits)
+    return detail::power_of_two_floor(ax) * spacing;
 }
 
 template <class T>

@@ -8,10 +8,36 @@
 // where the exact value is NaN (an undefined row), only NaN is correct.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 
 namespace gradproof {
+
+namespace detail {
+// 2^⌊log₂ x⌋ for finite x > 0, exactly. On x87's 64-digit extended format it is read off the
+// exponent field (an explicit leading 1 over a zero fraction): tolerances and ULP distances take
+// it per element, and the library's ilogbl/ldexpl cost more than the rest of an element's work.
+inline long double power_of_two_floor(long double x) {
+    if constexpr (std::numeric_limits<long double>::digits == 64 && sizeof(long double) >= 10) {
+        struct extended {
+            std::uint64_t fraction;
+            std::uint16_t sign_exponent;
+        } bits;
+        std::memcpy(&bits, &x, 10);
+        if ((bits.sign_exponent & 0x7fff) != 0) {  // normal: exponent field nonzero
+            bits.fraction = std::uint64_t{1} << 63;
+            bits.sign_exponent &= 0x7fff;
+            long double r = 0;
+            std::memcpy(&r, &bits, 10);
+            return r;
+        }
+    }
+    return std::ldexp(1.0L, std::ilogb(x));
+}
+}  // namespace detail
 
 // Spacing of the floating-point numbers of type T at magnitude |x| (denorm_min below the normal
 // range; the spacing at max() beyond it).

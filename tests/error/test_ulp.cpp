@@ -377,3 +377,25 @@ TEST(FormatExact, NonFiniteSpelledOut) {
 
 }  // namespace
 }  // namespace gradproof
+
+namespace gradproof {
+namespace {
+
+// The exponent-field reading agrees with the library's ldexp(1, ilogb(x)) across the whole long
+// double range: random exponents and fractions, the largest and smallest normals, subnormals.
+TEST(PowerOfTwoFloor, MatchesIlogbOverTheLongDoubleRange) {
+    std::mt19937_64 r(2026);
+    std::uniform_int_distribution<int> exponent(-16440, 16383);
+    std::uniform_real_distribution<long double> fraction(1.0L, 2.0L);
+    std::vector<long double> xs = {1.0L, 0.75L, std::numeric_limits<long double>::max(),
+                                   std::numeric_limits<long double>::min(), std::numeric_limits<long double>::denorm_min(),
+                                   std::numeric_limits<long double>::min() / 3};
+    for (int i = 0; i < 20000; ++i) xs.push_back(std::ldexp(fraction(r), exponent(r)));
+    for (const long double x : xs) {
+        if (!(x > 0) || !std::isfinite(x)) continue;
+        ASSERT_EQ(detail::power_of_two_floor(x), std::ldexp(1.0L, std::ilogb(x))) << static_cast<double>(x);
+    }
+}
+
+}  // namespace
+}  // namespace gradproof
