@@ -177,11 +177,24 @@ void record(fused_part& p, long double actual, long double mid, long double rad,
     if (tol > 0) p.max_width_relative = std::max(p.max_width_relative, static_cast<double>(2 * rad / tol));
 }
 
+// b's elements recorded after a's: the same record as one pass over both.
+void merge_into(fused_part& a, const fused_part& b) {
+    a.elements += b.elements;
+    a.max_ulps = std::max(a.max_ulps, b.max_ulps);
+    if (b.worst_row >= 0 && (a.worst_row < 0 || b.worst_margin > a.worst_margin)) {
+        a.worst_margin = b.worst_margin;
+        a.worst_row = b.worst_row;
+        a.worst_col = b.worst_col;
+    }
+    a.passed = a.passed && b.passed;
+    a.max_width_relative = std::max(a.max_width_relative, b.max_width_relative);
+}
+
 }  // namespace
 
 template <class T>
 fused_certification compare_fused(const fused_certificate& cert, const fused_ce_input<double>& in,
-                                  const fused_ce_result<T>& out) {
+                                  const fused_ce_result<T>& out, unsigned threads) {
     using gradproof::detail::throw_invalid;
     const Eigen::Index n = cert.n, d = cert.d, v = cert.v;
     if (out.dhidden.rows() != n || out.dhidden.cols() != d) throw_invalid("dhidden", "must be N×D");
@@ -211,9 +224,20 @@ fused_certification compare_fused(const fused_certificate& cert, const fused_ce_
     for (Eigen::Index i = 0; i < n; ++i)
         for (Eigen::Index k = 0; k < d; ++k)
             record<T>(dh, out.dhidden(i, k), cert.dhidden_mid(i, k), cert.dhidden_rad(i, k), tol.dhidden(i, k), i, k);
-    for (Eigen::Index j = 0; j < v; ++j)
-        for (Eigen::Index k = 0; k < d; ++k)
-            record<T>(dw, out.dweight(j, k), cert.dweight_mid(j, k), cert.dweight_rad(j, k), tol.dweight(j, k), j, k);
+    // dweight, V×D elements, in row blocks over the workers, merged in row order.
+    {
+        const unsigned workers = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+        const auto parts = static_cast<std::ptrdiff_t>(workers);
+        std::vector<fused_part> blocks(workers, fused_part{"dweight"});
+        reference::detail::parallel_blocks(parts, workers, [&](std::ptrdiff_t t0, std::ptrdiff_t t1) {
+            for (std::ptrdiff_t t = t0; t < t1; ++t)
+                for (Eigen::Index j = v * t / parts; j < v * (t + 1) / parts; ++j)
+                    for (Eigen::Index k = 0; k < d; ++k)
+                        record<T>(blocks[static_cast<std::size_t>(t)], out.dweight(j, k), cert.dweight_mid(j, k),
+                                  cert.dweight_rad(j, k), tol.dweight(j, k), j, k);
+        });
+        for (const auto& b : blocks) merge_into(dw, b);
+    }
     r.parts = {loss, dh, dw};
     if (in.has_bias) {
         for (Eigen::Index j = 0; j < v; ++j) {
@@ -234,8 +258,8 @@ fused_certification compare_fused(const fused_certificate& cert, const fused_ce_
 }
 
 template fused_certification compare_fused<double>(const fused_certificate&, const fused_ce_input<double>&,
-                                                   const fused_ce_result<double>&);
+                                                   const fused_ce_result<double>&, unsigned);
 template fused_certification compare_fused<float>(const fused_certificate&, const fused_ce_input<double>&,
-                                                  const fused_ce_result<float>&);
+                                                  const fused_ce_result<float>&, unsigned);
 
 }  // namespace gradproof::bench

@@ -84,9 +84,9 @@ struct fused_certification {
 
 // `in` is the double form of the input the implementation was called with (exact: T ⊂ double);
 // `out` its result in T = double or float. Throws std::invalid_argument when out's shapes do not
-// match.
+// match. threads: workers for the element comparison (0 = all hardware threads).
 template <class T>
 fused_certification compare_fused(const fused_certificate& cert, const fused_ce_input<double>& in,
-                                  const fused_ce_result<T>& out);
+                                  const fused_ce_result<T>& out, unsigned threads = 0);
 
 }  // namespace gradproof::bench

@@ -187,13 +187,13 @@ void certify_fused_gradient(const subject& vec, const bench_config& cfg, bench_r
     {
         const fused_certificate cert = timed(seconds, [&] { return certify_fused(in, o); });
         c.certificate_seconds.push_back(seconds);
-        c.results.push_back(compare_fused(cert, in, out64));
+        c.results.push_back(compare_fused(cert, in, out64, o.threads));
         c.implementation_seconds.push_back(t64);
     }
     o.error_free_products = false;
     const fused_certificate cert = timed(seconds, [&] { return certify_fused(in, o); });
     c.certificate_seconds.push_back(seconds);
-    c.results.push_back(compare_fused(cert, in, out32));
+    c.results.push_back(compare_fused(cert, in, out32, o.threads));
     c.implementation_seconds.push_back(t32);
     c.ran = true;
 }

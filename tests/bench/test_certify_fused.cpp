@@ -95,8 +95,22 @@ TEST(CertifyFused, CorrectImplementationsPassInBothPrecisions) {
         EXPECT_TRUE(r64.passed) << describe(o, false, false);
         const long losses = o.reduce == reduction::none ? 8 : 1;
         EXPECT_EQ(r64.elements, losses + 8 * 24 + 67 * 24 + 67);
-        const auto r32 = bench::compare_fused(cert, in, impl::fused_linear_cross_entropy<float>(cast<float>(in)));
+        const auto out32 = impl::fused_linear_cross_entropy<float>(cast<float>(in));
+        const auto r32 = bench::compare_fused(cert, in, out32);
         EXPECT_TRUE(r32.passed) << describe(o, false, false);
+        // The comparison in row blocks over 3 workers (67 rows: unequal blocks) records what one
+        // pass does: the same counts, worst element and widths.
+        const auto r32_one = bench::compare_fused(cert, in, out32, 1), r32_three = bench::compare_fused(cert, in, out32, 3);
+        ASSERT_EQ(r32_one.parts.size(), r32_three.parts.size());
+        for (std::size_t q = 0; q < r32_one.parts.size(); ++q) {
+            const auto &a = r32_one.parts[q], &b = r32_three.parts[q];
+            EXPECT_EQ(a.elements, b.elements) << a.name;
+            EXPECT_EQ(a.max_ulps, b.max_ulps) << a.name;
+            EXPECT_EQ(a.worst_margin, b.worst_margin) << a.name;
+            EXPECT_EQ(a.worst_row, b.worst_row) << a.name;
+            EXPECT_EQ(a.worst_col, b.worst_col) << a.name;
+            EXPECT_EQ(a.max_width_relative, b.max_width_relative) << a.name;
+        }
         // The certificate resolves float far below its tolerance, and double well below its own:
         // the products are enclosed error-free (reference/ozaki_product.hpp), not by γ_k·|A||B|,
         // which is about a double implementation's own tolerance.
