@@ -2,10 +2,12 @@
 // All arithmetic in long double, from the exact inputs and the reference's values.
 #include "error/cross_entropy_tolerance.hpp"
 #include "error/ulp.hpp"
+#include "reference/exact_sum.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 namespace gradproof {
 
@@ -47,124 +49,128 @@ ce_errors analyse(const arithmetic& ar, const lmatrix& x, const label_vector& la
     const long double W = ref.ce_divisor, K = ref.z_divisor;
     const long double rho_ce = mean ? gamma(N, u) + u : 0, rho_zl = mean ? u : 0;
 
-    std::vector<long double> dz(static_cast<std::size_t>(c)), chain(static_cast<std::size_t>(c)),
-        dchain(static_cast<std::size_t>(c)), E(static_cast<std::size_t>(c));
-    for (Eigen::Index i = 0; i < n; ++i) {
-        const auto ii = static_cast<std::size_t>(i);
-        const bool ignored = !is_soft && o.has_ignore_index && labels[ii] == o.ignore_index;
-        if (ignored || std::isnan(ref.lse[ii])) continue;  // exact zeros, or NaN (tolerance 0)
-        // Stage 1: perturbation of each capped logit and of the chain factor.
-        long double a = -ld_limits::infinity();
-        long double A = 0, Pp = 0, finite = 0;
-        for (Eigen::Index j = 0; j < c; ++j) {
-            const auto jj = static_cast<std::size_t>(j);
-            const long double in_err = input_err != nullptr ? (*input_err)(i, j) : 0;
-            const long double z = ref.z(i, j);
-            if (capped) {
-                const long double t = z / cap, q = std::isinf(x(i, j)) ? 0 : std::fabs(x(i, j)) / cap;
-                // sech²(x/cap), not 1 − t·t: once |t| rounds to 1 (|x/cap| ≳ 22 in long double) the
-                // difference is 0 while the factor is still a positive number the output carries.
-                const long double sech = std::isinf(x(i, j)) ? 0 : 1 / std::cosh(x(i, j) / cap);
-                const long double c1 = sech * sech;
-                const long double dt = c1 * (2 * u * q + in_err / cap) + P::k_elem * u * std::fabs(t);
-                dz[jj] = cap * dt + 2 * u * std::fabs(z);
-                chain[jj] = c1;
-                dchain[jj] = 2 * std::fabs(t) * dt + 2 * u;
-            } else {
-                dz[jj] = in_err;
-                chain[jj] = 1;
-                dchain[jj] = 0;
-            }
-            if (std::isinf(z)) continue;  // masked: p = 0 exactly
-            a = std::max(a, z);
-            finite += 1;
-        }
-        // Stage 2: the row model.
-        long double wd = 0;
-        for (Eigen::Index j = 0; j < c; ++j) {
-            const auto jj = static_cast<std::size_t>(j);
-            if (std::isinf(ref.z(i, j))) continue;
-            const long double p = ref.probs(i, j);
-            wd += p * (a - ref.z(i, j));
-            A = std::max(A, dz[jj]);
-            Pp += p * dz[jj];
-        }
-        const long double sigma = u * wd + P::k_elem * u + gamma(P::k_acc * finite, u);
-        const long double lse = ref.lse[ii], log_s = std::max(0.0L, lse - a);
-        const long double dlog_s = sigma / (1 - sigma) + P::k_elem * u * log_s;
-        const long double pert = Pp + A * A / 2;
-        const long double dlse = dlog_s + u * std::fabs(lse) + pert;
-        auto h = [&](Eigen::Index j) { return lse - ref.z(i, j); };
-        auto Eh = [&](Eigen::Index j) {
-            return u * (a - ref.z(i, j)) + dlog_s + u * h(j) + pert + dz[static_cast<std::size_t>(j)];
-        };
-        auto dp = [&](Eigen::Index j) {
-            const long double p = ref.probs(i, j);
-            if (std::isinf(ref.z(i, j))) return 0.0L;
-            const auto jj = static_cast<std::size_t>(j);
-            return p * (u * (a - ref.z(i, j)) + P::k_elem * u + sigma + u) + p * std::expm1(dz[jj] + A) + eta;
-        };
-
-        // Stage 3: ce_i and zl_i.
-        const std::int32_t y = is_soft ? -1 : labels[ii];
-        long double err = 0, B = 0;
-        if (!is_soft) {
-            // With ε > 0 the hard term may be folded into the class sum (target mass (1 − ε)·w_y + ε/C·w_y
-            // on the label, as a soft-target form computes it): it then shares that sum's γ_{C+4}.
-            if (eps < 1 && w(y) != 0) err += (1 - eps) * w(y) * Eh(y) + (eps > 0 ? gamma(C + 4, u) : 4 * u) * w(y) * h(y);
-            if (eps > 0) {
-                long double sw_e = 0, sw_h = 0;
-                for (Eigen::Index j = 0; j < c; ++j) {
-                    if (w(j) == 0) continue;
-                    sw_e += w(j) * Eh(j);
-                    sw_h += w(j) * h(j);
-                }
-                err += eps / C * (sw_e + gamma(C + 4, u) * sw_h);
-            }
-        } else {
-            long double swq_e = 0, swq_h = 0, swq0 = 0;
+    // Rows are independent: at language-model sizes they run in blocks over the hardware threads.
+    const unsigned workers = n * c >= (Eigen::Index{1} << 20) ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+    reference::detail::parallel_blocks(n, workers, [&](std::ptrdiff_t row0, std::ptrdiff_t row1) {
+        std::vector<long double> dz(static_cast<std::size_t>(c)), chain(static_cast<std::size_t>(c)),
+            dchain(static_cast<std::size_t>(c));
+        for (Eigen::Index i = row0; i < row1; ++i) {
+            const auto ii = static_cast<std::size_t>(i);
+            const bool ignored = !is_soft && o.has_ignore_index && labels[ii] == o.ignore_index;
+            if (ignored || std::isnan(ref.lse[ii])) continue;  // exact zeros, or NaN (tolerance 0)
+            // Stage 1: perturbation of each capped logit and of the chain factor.
+            long double a = -ld_limits::infinity();
+            long double A = 0, Pp = 0, finite = 0;
             for (Eigen::Index j = 0; j < c; ++j) {
-                const long double qp = (1 - eps) * soft(i, j) + eps / C;
-                B += w(j) * qp;
-                if (w(j) == 0 || qp == 0) continue;
-                swq_e += w(j) * qp * Eh(j);
-                swq_h += w(j) * qp * h(j);
-                swq0 += w(j) * soft(i, j) * h(j);
+                const auto jj = static_cast<std::size_t>(j);
+                const long double in_err = input_err != nullptr ? (*input_err)(i, j) : 0;
+                const long double z = ref.z(i, j);
+                if (capped) {
+                    const long double t = z / cap, q = std::isinf(x(i, j)) ? 0 : std::fabs(x(i, j)) / cap;
+                    // sech²(x/cap), not 1 − t·t: once |t| rounds to 1 (|x/cap| ≳ 22 in long double) the
+                    // difference is 0 while the factor is still a positive number the output carries.
+                    const long double sech = std::isinf(x(i, j)) ? 0 : 1 / std::cosh(x(i, j) / cap);
+                    const long double c1 = sech * sech;
+                    const long double dt = c1 * (2 * u * q + in_err / cap) + P::k_elem * u * std::fabs(t);
+                    dz[jj] = cap * dt + 2 * u * std::fabs(z);
+                    chain[jj] = c1;
+                    dchain[jj] = 2 * std::fabs(t) * dt + 2 * u;
+                } else {
+                    dz[jj] = in_err;
+                    chain[jj] = 1;
+                    dchain[jj] = 0;
+                }
+                if (std::isinf(z)) continue;  // masked: p = 0 exactly
+                a = std::max(a, z);
+                finite += 1;
             }
-            err += swq_e + gamma(C + 6, u) * swq_h + 2 * u * swq0;
-        }
-        dce[ii] = err + u * ref.row_ce[ii];
-        dzl[ii] = s > 0 ? 2 * s * std::fabs(lse) * dlse + 3 * u * ref.row_zloss[ii] : 0;
+            // Stage 2: the row model.
+            long double wd = 0;
+            for (Eigen::Index j = 0; j < c; ++j) {
+                const auto jj = static_cast<std::size_t>(j);
+                if (std::isinf(ref.z(i, j))) continue;
+                const long double p = ref.probs(i, j);
+                wd += p * (a - ref.z(i, j));
+                A = std::max(A, dz[jj]);
+                Pp += p * dz[jj];
+            }
+            const long double sigma = u * wd + P::k_elem * u + gamma(P::k_acc * finite, u);
+            const long double lse = ref.lse[ii], log_s = std::max(0.0L, lse - a);
+            const long double dlog_s = sigma / (1 - sigma) + P::k_elem * u * log_s;
+            const long double pert = Pp + A * A / 2;
+            const long double dlse = dlog_s + u * std::fabs(lse) + pert;
+            auto h = [&](Eigen::Index j) { return lse - ref.z(i, j); };
+            auto Eh = [&](Eigen::Index j) {
+                return u * (a - ref.z(i, j)) + dlog_s + u * h(j) + pert + dz[static_cast<std::size_t>(j)];
+            };
+            auto dp = [&](Eigen::Index j) {
+                const long double p = ref.probs(i, j);
+                if (std::isinf(ref.z(i, j))) return 0.0L;
+                const auto jj = static_cast<std::size_t>(j);
+                return p * (u * (a - ref.z(i, j)) + P::k_elem * u + sigma + u) + p * std::expm1(dz[jj] + A) + eta;
+            };
 
-        // Stage 5: gradient.
-        const long double kce = o.reduce == reduction::none ? dloss[ii] : mean ? dloss[0] / W : dloss[0];
-        const long double kzl = o.reduce == reduction::none ? dloss[ii] : mean ? dloss[0] / K : dloss[0];
-        const long double wy = is_soft ? 0 : w(y);
-        const long double Acoef = is_soft ? B : (eps < 1 ? (1 - eps) * wy : 0) + eps / C * wsum;
-        for (Eigen::Index j = 0; j < c; ++j) {
-            const auto jj = static_cast<std::size_t>(j);
-            const long double p = ref.probs(i, j), dpj = dp(j);
-            long double g = 0, dg = 0;
+            // Stage 3: ce_i and zl_i.
+            const std::int32_t y = is_soft ? -1 : labels[ii];
+            long double err = 0, B = 0;
             if (!is_soft) {
-                const long double pm = p - (j == y ? 1.0L : 0.0L);
-                g = (1 - eps) * wy * pm + eps / C * (wsum * p - w(j));
-                const long double M = wy * std::fabs(pm) + eps / C * (wsum * p + w(j));
-                dg = Acoef * dpj + eps / C * gamma(C, u) * wsum * p + gamma(4, u) * M;
+                // With ε > 0 the hard term may be folded into the class sum (target mass (1 − ε)·w_y + ε/C·w_y
+                // on the label, as a soft-target form computes it): it then shares that sum's γ_{C+4}.
+                if (eps < 1 && w(y) != 0) err += (1 - eps) * w(y) * Eh(y) + (eps > 0 ? gamma(C + 4, u) : 4 * u) * w(y) * h(y);
+                if (eps > 0) {
+                    long double sw_e = 0, sw_h = 0;
+                    for (Eigen::Index j = 0; j < c; ++j) {
+                        if (w(j) == 0) continue;
+                        sw_e += w(j) * Eh(j);
+                        sw_h += w(j) * h(j);
+                    }
+                    err += eps / C * (sw_e + gamma(C + 4, u) * sw_h);
+                }
             } else {
-                const long double qp = w(j) * ((1 - eps) * soft(i, j) + eps / C);
-                g = B * p - qp;
-                dg = B * dpj + gamma(C + 6, u) * (B * p + qp);
+                long double swq_e = 0, swq_h = 0, swq0 = 0;
+                for (Eigen::Index j = 0; j < c; ++j) {
+                    const long double qp = (1 - eps) * soft(i, j) + eps / C;
+                    B += w(j) * qp;
+                    if (w(j) == 0 || qp == 0) continue;
+                    swq_e += w(j) * qp * Eh(j);
+                    swq_h += w(j) * qp * h(j);
+                    swq0 += w(j) * soft(i, j) * h(j);
+                }
+                err += swq_e + gamma(C + 6, u) * swq_h + 2 * u * swq0;
             }
-            const long double zg = 2 * s * lse * p;
-            const long double dzg = s > 0 ? 2 * s * (std::fabs(lse) * dpj + p * dlse) + 4 * u * std::fabs(zg) : 0;
-            const long double G = kce * g + kzl * zg;
-            const long double dG = std::fabs(kce) * (dg + rho_ce * std::fabs(g)) +
-                                   std::fabs(kzl) * (dzg + rho_zl * std::fabs(zg)) +
-                                   2 * u * (std::fabs(kce * g) + std::fabs(kzl * zg));
-            const long double dl = G * chain[jj];
-            e.dl(i, j) = dG * chain[jj] + std::fabs(G) * dchain[jj] + (capped ? u * std::fabs(dl) : 0);
+            dce[ii] = err + u * ref.row_ce[ii];
+            dzl[ii] = s > 0 ? 2 * s * std::fabs(lse) * dlse + 3 * u * ref.row_zloss[ii] : 0;
+
+            // Stage 5: gradient.
+            const long double kce = o.reduce == reduction::none ? dloss[ii] : mean ? dloss[0] / W : dloss[0];
+            const long double kzl = o.reduce == reduction::none ? dloss[ii] : mean ? dloss[0] / K : dloss[0];
+            const long double wy = is_soft ? 0 : w(y);
+            const long double Acoef = is_soft ? B : (eps < 1 ? (1 - eps) * wy : 0) + eps / C * wsum;
+            for (Eigen::Index j = 0; j < c; ++j) {
+                const auto jj = static_cast<std::size_t>(j);
+                const long double p = ref.probs(i, j), dpj = dp(j);
+                long double g = 0, dg = 0;
+                if (!is_soft) {
+                    const long double pm = p - (j == y ? 1.0L : 0.0L);
+                    g = (1 - eps) * wy * pm + eps / C * (wsum * p - w(j));
+                    const long double M = wy * std::fabs(pm) + eps / C * (wsum * p + w(j));
+                    dg = Acoef * dpj + eps / C * gamma(C, u) * wsum * p + gamma(4, u) * M;
+                } else {
+                    const long double qp = w(j) * ((1 - eps) * soft(i, j) + eps / C);
+                    g = B * p - qp;
+                    dg = B * dpj + gamma(C + 6, u) * (B * p + qp);
+                }
+                const long double zg = 2 * s * lse * p;
+                const long double dzg = s > 0 ? 2 * s * (std::fabs(lse) * dpj + p * dlse) + 4 * u * std::fabs(zg) : 0;
+                const long double G = kce * g + kzl * zg;
+                const long double dG = std::fabs(kce) * (dg + rho_ce * std::fabs(g)) +
+                                       std::fabs(kzl) * (dzg + rho_zl * std::fabs(zg)) +
+                                       2 * u * (std::fabs(kce * g) + std::fabs(kzl * zg));
+                const long double dl = G * chain[jj];
+                e.dl(i, j) = dG * chain[jj] + std::fabs(G) * dchain[jj] + (capped ? u * std::fabs(dl) : 0);
+            }
         }
-    }
+    });
 
     // Stage 4: reductions.
     if (o.reduce == reduction::none) {

@@ -220,6 +220,26 @@ void correct_within() {
 TEST(CrossEntropyOptionsTolerance, CorrectFloatWithin) { correct_within<float>(); }
 TEST(CrossEntropyOptionsTolerance, CorrectDoubleWithin) { correct_within<double>(); }
 
+// A batch of 2^20 logits is analysed in row blocks over the hardware threads; with reduction none
+// each row's tolerance depends on that row alone, so it must equal the tolerance of the row by
+// itself (one row: one thread), bit for bit.
+TEST(CrossEntropyOptionsTolerance, RowBlocksOverThreadsEqualRowsAlone) {
+    std::mt19937_64 rng(77);
+    const auto identity = [](double v) { return v; };
+    const case_data k = make_case(rng, 16, 65536, 4, reduction::none, 0.1, 0.01, 0, true, false, identity);
+    const arithmetic a = native_arithmetic<float>();
+    const auto whole = tol_of(a, k, ref_of(k));
+    for (Eigen::Index i = 0; i < k.x.rows(); i += 5) {
+        case_data row = k;
+        row.x = k.x.row(i);
+        row.y = {k.y[static_cast<std::size_t>(i)]};
+        row.dloss = {k.dloss[static_cast<std::size_t>(i)]};
+        const auto alone = tol_of(a, row, ref_of(row));
+        EXPECT_EQ(alone.loss[0], whole.loss[static_cast<std::size_t>(i)]) << i;
+        for (Eigen::Index j = 0; j < k.x.cols(); ++j) ASSERT_EQ(alone.dlogits(0, j), whole.dlogits(i, j)) << i << "," << j;
+    }
+}
+
 TEST(CrossEntropyOptionsTolerance, HardInputsWithin) {
     // Huge shifted logits (1e4 in double, 1e3 in float), a masked class, tiny probabilities.
     std::mt19937_64 rng(22);
