@@ -102,7 +102,12 @@ run_summary summarize(const run_result& run, const std::vector<finding_class>& f
         i.correct_at_ordinary_inputs = correct && run.meta.domain != "extreme";
         // What was established depends on the domain drawn: in the extreme domain, the cases
         // were hazards, not ordinary inputs.
-        const std::string where = run.meta.domain == "extreme" ? "correct at the extreme inputs drawn" : "correct at ordinary inputs";
+        // An accuracy finding means the mathematics is right but some output is not within its
+        // bound: "correct" would say more than was established.
+        const bool rounding_beyond = i.findings[static_cast<int>(finding_class::accuracy)] > 0;
+        const std::string where = run.meta.domain == "extreme"
+                                      ? (rounding_beyond ? "mathematics right at the extreme inputs drawn" : "correct at the extreme inputs drawn")
+                                      : (rounding_beyond ? "mathematics right at ordinary inputs" : "correct at ordinary inputs");
         const std::string established =
             i.finite_difference_cases == 0
                 ? fmt::format("{} ({} cases against the certified and 128-bit references)", where, i.reference_cases)

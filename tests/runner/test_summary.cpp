@@ -48,6 +48,20 @@ TEST(summary, fail_on_decides_which_findings_fail_the_run) {
         << s.implementations[0].headline;
 }
 
+// An accuracy finding: the mathematics was established at ordinary inputs, "correct" was not.
+TEST(summary, an_accuracy_finding_says_mathematics_right_not_correct) {
+    run_result run;
+    run.results = {result("k", verdict::pass, 150), result("k", verdict::fail, 40)};
+    run.findings = {make_finding("k", finding_class::accuracy)};
+    const auto s = summarize(run, {});
+    ASSERT_EQ(s.implementations.size(), 1u);
+    const std::string& h = s.implementations[0].headline;
+    EXPECT_EQ(h.rfind("mathematics right at ordinary inputs (150 cases", 0), 0u) << h;
+    EXPECT_EQ(h.find("correct"), std::string::npos) << h;
+    EXPECT_NE(h.find("; 1 accuracy finding"), std::string::npos) << h;
+    EXPECT_TRUE(s.implementations[0].correct_at_ordinary_inputs);
+}
+
 TEST(summary, a_wrong_finding_leads_the_top_line_and_known_flawed_specimens_never_fail) {
     run_result run;
     run.results = {result("k", verdict::fail, 0), result("seed", verdict::fail, 0)};
