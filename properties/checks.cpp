@@ -47,7 +47,10 @@ void record(property_context& ctx, const std::string& what, const element_error&
 
 template <class T>
 [[noreturn]] void fail_with(const std::string& what, const element_error& e) {
-    throw property_failure(failure_kind::numerical, describe<T>(what, e), finite_margin(e));
+    const long double relative = e.expected != 0 && std::isfinite(e.expected) && std::isfinite(e.actual)
+                                     ? std::fabs(e.actual - e.expected) / std::fabs(e.expected)
+                                     : std::numeric_limits<long double>::infinity();
+    throw property_failure(failure_kind::numerical, describe<T>(what, e), finite_margin(e), relative);
 }
 }  // namespace
 

@@ -32,10 +32,11 @@ const char* to_string(failure_kind k);
 // Thrown by property bodies (GRADPROOF_FAIL); the runner's RapidCheck adapter turns it into a
 // failed case.
 struct property_failure : std::runtime_error {
-    property_failure(failure_kind k, const std::string& message, long double margin = -1)
-        : std::runtime_error(message), kind(k), margin(margin) {}
+    property_failure(failure_kind k, const std::string& message, long double margin = -1, long double relative_error = -1)
+        : std::runtime_error(message), kind(k), margin(margin), relative_error(relative_error) {}
     failure_kind kind;
-    long double margin;  // |error| / tolerance of the failing element; < 0 when there is none
+    long double margin;          // |error| / tolerance of the failing element; < 0 when there is none
+    long double relative_error;  // |error| / |exact| of that element (+inf at an exact 0); < 0 when there is none
 };
 
 // Worst margins over every evaluation of a property run.

@@ -281,8 +281,8 @@ finding classify(const property& prop, const subject& s, precision p, const run_
     const bool finite = shown.margin >= 0 && std::isfinite(shown.margin);
     std::optional<bool> exact = p == precision::f64 ? mathematics_agrees<double>(s, shown.main_case)
                                                     : mathematics_agrees<float>(s, shown.main_case);
-    const long double half = half_digits_margin(shown.unit_roundoff);
-    const bool accuracy = finite && (exact ? *exact : shown.margin <= half);
+    const bool accuracy =
+        finite && (exact ? *exact : !beyond_half_the_digits(shown.margin, shown.relative_error, shown.unit_roundoff));
     if (accuracy) {
         f.cls = finding_class::accuracy;
         f.digits_lost = shown.margin > 1 ? std::log10(static_cast<double>(shown.margin)) : 0;

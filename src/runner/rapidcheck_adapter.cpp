@@ -57,10 +57,11 @@ check_outcome check_property(const std::function<void(property_context&)>& body,
     // nor from an error beyond rounding (half the digits lost) to one within it, where a bug whose
     // error scales with its input (a halved z-loss at a tiny scale) would pass for rounding.
     // Returns whether the failure stands.
-    auto on_failure = [&](failure_kind kind, const std::string& message, long double margin) {
+    auto on_failure = [&](failure_kind kind, const std::string& message, long double margin, long double relative_error) {
         const long double u = ctx.storage_unit_roundoff().value_or(params.unit_roundoff);
         const std::optional<bool> beyond_rounding =
-            kind == failure_kind::numerical && margin >= 0 ? std::optional<bool>(margin > half_digits_margin(u)) : std::nullopt;
+            kind == failure_kind::numerical && margin >= 0 ? std::optional<bool>(beyond_half_the_digits(margin, relative_error, u))
+                                                           : std::nullopt;
         if (first_kind && (*first_kind != kind || first_beyond_rounding != beyond_rounding)) return false;
         if (!first_kind) {
             first_kind = kind;
@@ -69,6 +70,7 @@ check_outcome check_property(const std::function<void(property_context&)>& body,
         }
         out.failure = evaluation_failure{kind, message, margin, ctx.counterexample_text(), ctx.main_case(), ctx.derived_hazard()};
         out.failure->unit_roundoff = u;
+        out.failure->relative_error = relative_error;
         return true;
     };
     auto guarded = [&] {
@@ -91,23 +93,23 @@ check_outcome check_property(const std::function<void(property_context&)>& body,
             note_pin();
         } catch (const property_failure& f) {
             note_pin();
-            if (on_failure(f.kind, f.what(), f.margin)) throw;
+            if (on_failure(f.kind, f.what(), f.margin, f.relative_error)) throw;
         } catch (const rc::detail::CaseResult& c) {
             if (c.type != rc::detail::CaseResult::Type::Failure) throw;  // a discard
             note_pin();
-            if (on_failure(params.assertion_kind, c.description, -1)) throw;
+            if (on_failure(params.assertion_kind, c.description, -1, -1)) throw;
         } catch (const implementation_crashed& e) {
             note_pin();
-            if (on_failure(failure_kind::crash, e.what(), -1)) {
+            if (on_failure(failure_kind::crash, e.what(), -1, -1)) {
                 out.failure->hung = e.hung;
                 throw;
             }
         } catch (const contract_breached& e) {
             note_pin();
-            if (on_failure(failure_kind::contract, e.what(), -1)) throw;
+            if (on_failure(failure_kind::contract, e.what(), -1, -1)) throw;
         } catch (const std::exception& e) {
             note_pin();
-            if (on_failure(failure_kind::rejection, e.what(), -1)) throw;
+            if (on_failure(failure_kind::rejection, e.what(), -1, -1)) throw;
         }
     };
     const rc::detail::TestResult result = [&]() -> rc::detail::TestResult {

@@ -37,11 +37,17 @@ struct evaluation_failure {
     std::string derived_hazard;     // an input it derived from the case left the ordinary domain
     bool hung = false;              // a crash that was a timeout
     long double unit_roundoff = 0x1p-53L;  // of the storage its outputs were rounded to
+    long double relative_error = -1;       // of the failing element (< 0: none)
 };
 
-// A numerical failure's margin beyond 1/√u (half the digits of the storage lost) is wrong
-// mathematics rather than rounding: the line findings.cpp classes by, which shrinking keeps.
-inline long double half_digits_margin(long double unit_roundoff) { return 1 / std::sqrt(unit_roundoff); }
+// A black-box numerical failure is wrong mathematics rather than rounding when the failing element
+// has lost more than half the storage's digits: its error is beyond 1/√u of its bound and beyond
+// √u of its exact value. (The bound alone misjudges outputs whose bound is below an ulp, such as
+// bf16's half ulp: a result right to 1.4 of bf16's 2.4 digits is 17 such bounds off.) The line
+// findings.cpp classes by, which shrinking keeps.
+inline bool beyond_half_the_digits(long double margin, long double relative_error, long double unit_roundoff) {
+    return margin > 1 / std::sqrt(unit_roundoff) && !(relative_error >= 0 && relative_error <= std::sqrt(unit_roundoff));
+}
 
 struct check_outcome {
     enum class status { pass, fail, gave_up, error } result = status::pass;
