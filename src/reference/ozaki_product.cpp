@@ -171,32 +171,25 @@ product_enclosure enclose_product(const dmatrix& A, const dmatrix& B, int slices
     for (const auto& S : Bs) b_zero.push_back(is_zero(S));
 
     ldmatrix sum = ldmatrix::Zero(m, p), mag = ldmatrix::Zero(m, p);
-    // Each thread's lines go in tiles, every slice product of a tile in turn, so that the tile's
-    // long double sums stay in cache instead of streaming the whole output once per product. A tile
-    // re-reads the other operand's k-long lines, so a long inner dimension keeps whole blocks.
-    const Eigen::Index tile = k <= 4096 ? 128 : std::max(m, p);
     over_blocks(m, p, threads, [&](bool by_rows, Eigen::Index b0, Eigen::Index len) {
         dmatrix P;
-        for (Eigen::Index t0 = b0; t0 < b0 + len; t0 += tile) {
-            const Eigen::Index tl = std::min(tile, b0 + len - t0);
-            for (std::size_t ta = 0; ta < As.size(); ++ta)
-                for (std::size_t tb = 0; tb < Bs.size(); ++tb) {
-                    if (a_zero[ta] || b_zero[tb]) continue;
-                    if (by_rows) {
-                        P.resize(tl, p);
-                        multiply(As[ta].data() + t0 * k, k, Bs[tb].data(), p, P.data(), p, tl, k, p);
-                    } else {
-                        P.resize(m, tl);
-                        multiply(As[ta].data(), k, Bs[tb].data() + t0, p, P.data(), tl, m, k, tl);
-                    }
-                    for (Eigen::Index i = 0; i < P.rows(); ++i)
-                        for (Eigen::Index j = 0; j < P.cols(); ++j) {
-                            const Eigen::Index gi = by_rows ? t0 + i : i, gj = by_rows ? j : t0 + j;
-                            sum(gi, gj) += P(i, j);
-                            mag(gi, gj) += std::fabs(static_cast<long double>(P(i, j)));
-                        }
+        for (std::size_t ta = 0; ta < As.size(); ++ta)
+            for (std::size_t tb = 0; tb < Bs.size(); ++tb) {
+                if (a_zero[ta] || b_zero[tb]) continue;
+                if (by_rows) {
+                    P.resize(len, p);
+                    multiply(As[ta].data() + b0 * k, k, Bs[tb].data(), p, P.data(), p, len, k, p);
+                } else {
+                    P.resize(m, len);
+                    multiply(As[ta].data(), k, Bs[tb].data() + b0, p, P.data(), len, m, k, len);
                 }
-        }
+                for (Eigen::Index i = 0; i < P.rows(); ++i)
+                    for (Eigen::Index j = 0; j < P.cols(); ++j) {
+                        const Eigen::Index gi = by_rows ? b0 + i : i, gj = by_rows ? j : b0 + j;
+                        sum(gi, gj) += P(i, j);
+                        mag(gi, gj) += std::fabs(static_cast<long double>(P(i, j)));
+                    }
+            }
     });
 
     // Truncation: (q_i/2)·Σ_l|b_lj| + (r_j/2)·(Σ_l|a_il| + k·q_i/2), sums in long double (γ'_{k+1}).

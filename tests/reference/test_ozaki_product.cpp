@@ -60,7 +60,7 @@ double check_encloses(const dmatrix& A, const dmatrix& B, const product_enclosur
 TEST(OzakiProduct, EnclosesTheExactProductAndIsAsNarrowAsItsFinalRounding) {
     std::mt19937_64 rng(41);
     for (auto [m, k, p, range] : {std::tuple{5, 7, 6, 3}, std::tuple{4, 300, 9, 20}, std::tuple{9, 64, 3, 40}, std::tuple{3, 1000, 4, 2},
-                                        // several cache tiles per thread, the last one partial, by columns and by rows
+                                        // wide and tall: row and column blocks over the threads
                                         std::tuple{4, 40, 301, 3}, std::tuple{333, 30, 5, 3}}) {
         const dmatrix A = random_doubles(rng, m, k, range), B = random_doubles(rng, k, p, range);
         for (auto [sa, sb] : {std::pair{3, 3}, std::pair{4, 3}, std::pair{2, 2}}) {
